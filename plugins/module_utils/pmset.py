@@ -333,10 +333,11 @@ def ensure(pmset, wanted, power_source='all', ignore_unsupported=False, check_mo
             readback = pmset.read_profiles()
             not_taken = differences(readback, wanted, power_source)
             if not_taken:
-                raise PmsetError('pmset did not apply %s' % ', '.join(
-                    '%s on %s (wanted %s, still %s)' % (change['setting'], change['power_source'],
-                                                       change['after'], change['before'])
-                    for change in not_taken), not_applied=not_taken, cmd=argv)
+                detail = ', '.join(
+                    '%s on %s (wanted %s, still %s)'
+                    % (change['setting'], change['power_source'], change['after'], change['before'])
+                    for change in not_taken)
+                raise PmsetError('pmset did not apply %s' % detail, not_applied=not_taken, cmd=argv)
             after = by_key(readback)
     return {
         'changed': bool(changes),

@@ -22,18 +22,22 @@ description:
     host did not take it (pmset silently ignores some settings on some hardware).
   - Every setting name and value is validated before any command runs on the host.
 author:
-  - llmhost.macos contributors
+  - llmhost.macos developers (@llmhost)
 attributes:
   check_mode:
+    description: In check mode the module reads the host, reports what it would change and writes nothing.
     support: full
   diff_mode:
+    description: With C(--diff) the module returns the settings before and after the change.
     support: full
     details:
       - The diff shows every setting of each power profile before and after.
   platform:
+    description: The operating systems the module manages.
     platforms: darwin
     support: full
   idempotent:
+    description: A second run with the same arguments reports no change and writes nothing.
     support: full
 options:
   settings:

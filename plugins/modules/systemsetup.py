@@ -21,16 +21,20 @@ description:
     status does not tell whether it worked.
   - Names and values are validated before any command runs on the host.
 author:
-  - llmhost.macos contributors
+  - llmhost.macos developers (@llmhost)
 attributes:
   check_mode:
+    description: In check mode the module reads the host, reports what it would change and writes nothing.
     support: full
   diff_mode:
+    description: With C(--diff) the module returns the settings before and after the change.
     support: full
   platform:
+    description: The operating systems the module manages.
     platforms: darwin
     support: full
   idempotent:
+    description: A second run with the same arguments reports no change and writes nothing.
     support: full
 options:
   settings:
