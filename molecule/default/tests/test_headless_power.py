@@ -14,8 +14,6 @@ import json
 import os
 import re
 
-import pytest
-from testinfra.modules.ansible import AnsibleException
 
 testinfra_hosts = ['all']
 
@@ -51,12 +49,16 @@ def args(entries):
     return [' '.join(entry['argv'][1:]) for entry in entries]
 
 
-def test_facts_say_mac(host):
-    facts = host.ansible('ansible.builtin.setup', 'gather_subset=!all,!min,distribution,hardware')['ansible_facts']
+def test_facts_say_mac(host, run_module):
+    result = run_module('ansible.builtin.setup', {'gather_subset': ['!all', 'hardware']})
+    assert not result.failed, result
+    facts, profile = result['ansible_facts'], hardware(host)
     assert facts['ansible_system'] == 'Darwin'
     assert facts['ansible_distribution'] == 'MacOSX'
+    assert facts['ansible_distribution_version'] == profile['os']['product_version']
     assert facts['ansible_architecture'] == 'arm64'
-    assert facts['ansible_model'] == hardware(host)['model']
+    assert facts['ansible_model'] == profile['hardware']['model_id']
+    assert facts['ansible_memtotal_mb'] == profile['hardware']['memsize'] // 2**20
 
 
 def test_never_sleeps_on_every_power_source(host):
@@ -92,7 +94,7 @@ def test_check_mode_wrote_nothing_and_a_converged_run_costs_one_read(host):
                     '-g custom', '-g cap', write, '-g custom',      # converge: one write, read back
                     '-g custom']                                    # idempotence: one read
     else:
-        write = '-a disksleep 0 powernap 0 sleep 0 womp 1'
+        write = '-a disksleep 0 displaysleep 10 powernap 0 sleep 0 womp 1'
         # autorestart is never present on a MacBook, so every run learns from -g cap that it is unsupported
         expected = ['-g custom', '-g cap',
                     '-g custom', '-g cap', write, '-g custom',
@@ -112,24 +114,24 @@ def test_reboots_kept_the_settings(host):
     assert boots == 1 + reboots
 
 
-def test_invalid_setting_fails_naming_it_and_changes_nothing(host):
+def test_invalid_setting_fails_naming_it_and_changes_nothing(host, run_module):
     before, logged = pmset_custom(host), len(calls(host, 'pmset', root_only=False))
-    with pytest.raises(AnsibleException) as excinfo:
-        host.ansible('llmhost.macos.pmset', "settings={'hibernatemode': 5, 'sleep': 1}", become=True, check=False)
-    assert 'hibernatemode: expects one of 0, 3, 25, got 5' in excinfo.value.result['msg']
+    result = run_module('llmhost.macos.pmset', {'settings': {'hibernatemode': 5, 'sleep': 1}}, become=True)
+    assert result.failed
+    assert 'hibernatemode: expects one of 0, 3, 25, got 5' in result['msg']
     assert pmset_custom(host) == before
     # refused before pmset ran at all (the reads above are the admin's own)
     assert len(calls(host, 'pmset', root_only=False)) == logged + 1
 
 
-def test_a_setting_pmset_ignores_fails_the_task(host):
+def test_a_setting_pmset_ignores_fails_the_task(host, run_module):
     """pmset silently ignores some settings: the module reads back and names them."""
-    host.ansible('ansible.builtin.copy', 'dest=%s content=\'{"pmset": {"ignore": ["womp"]}}\'' % FAULTS,
-                 become=True, check=False)
+    faults = {'dest': FAULTS, 'content': json.dumps({'pmset': {'ignore': ['womp']}}), 'mode': '0644'}
+    assert not run_module('ansible.builtin.copy', faults, become=True).failed
     try:
-        with pytest.raises(AnsibleException) as excinfo:
-            host.ansible('llmhost.macos.pmset', "settings={'womp': false}", become=True, check=False)
+        result = run_module('llmhost.macos.pmset', {'settings': {'womp': False}}, become=True)
     finally:
-        host.ansible('ansible.builtin.file', 'path=%s state=absent' % FAULTS, become=True, check=False)
-    assert re.search(r'pmset did not apply womp on (ac|battery)', excinfo.value.result['msg'])
+        assert not run_module('ansible.builtin.file', {'path': FAULTS, 'state': 'absent'}, become=True).failed
+    assert result.failed
+    assert re.search(r'pmset did not apply womp on (ac|battery)', result['msg']), result['msg']
     assert all(settings['womp'] == '1' for settings in pmset_custom(host).values())
