@@ -97,8 +97,9 @@ def test_lifecycle(profile, tmp_path):
     macsim('down', name)
     try:
         info = json.loads(macsim('up', name, '--profile', profile).stdout)
+        assert info.pop('created') is True
         assert info['user'] == 'admin' and info['port'] == 22 and info['profile'] == profile
-        assert json.loads(macsim('up', name).stdout) == info  # already up: same JSON
+        assert json.loads(macsim('up', name).stdout) == dict(info, created=False)  # already up
         with open(os.path.join(info['instance_dir'], 'instance.json')) as f:
             assert json.load(f) == info
 
@@ -143,9 +144,10 @@ def test_lifecycle(profile, tmp_path):
 
         meta = read_meta(info)
     finally:
-        macsim('down', name)
+        down = json.loads(macsim('down', name).stdout)
+    assert down == {'name': name, 'removed': True}
     assert leftovers(name, meta) == []
-    macsim('down', name)  # idempotent
+    assert json.loads(macsim('down', name).stdout) == {'name': name, 'removed': False}  # idempotent
 
 
 def test_two_instances_at_once():
