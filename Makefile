@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .ONESHELL:
 .DEFAULT_GOAL := test
-.PHONY: test venv lint sanity units macsim molecule build
+.PHONY: test venv lint sanity units integration macsim molecule build
 
 VENV := .venv
 STAMP := $(VENV)/.installed-requirements-dev
@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 CONTROLLER_PYTHON := 3.11
 SANITY_PYTHONS ?= 3.9 3.11
 
-test: lint sanity units build macsim molecule
+test: lint sanity units integration build macsim molecule
 
 # Rebuilt from scratch whenever requirements-dev.txt changes, so nothing stale stays installed.
 venv: $(STAMP)
@@ -64,6 +64,11 @@ units: $(STAMP)
 	done
 	if [ $${#dirs[@]} -eq 0 ]; then echo "units: no tests/unit or tests/macsim/tests" >&2; exit 1; fi
 	pytest "$${dirs[@]}"
+
+# Modules run in-process with their real HTTP code against the Ollama API emulator on loopback:
+# every fault it injects, check mode, idempotence counted from its request log. No root needed.
+integration: $(STAMP)
+	pytest tests/integration
 
 # The simulated Mac itself, end to end: boot, facts, stand-ins over SSH, reboot, teardown leaving
 # nothing behind. Needs root (systemd-nspawn, network namespaces); the first run builds the base.

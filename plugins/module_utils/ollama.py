@@ -450,7 +450,8 @@ class Client(object):
     def pull(self, name, insecure=False, retries=3, stall_timeout=300, backoff=2.0):
         """Pull a model to the end of its stream, retrying what another attempt can fix.
 
-        Returns {'attempts', 'bytes', 'statuses'}; OllamaError when it cannot succeed.
+        Returns {'attempts', 'bytes', 'statuses', 'errors' (of the attempts that were retried)};
+        OllamaError when it cannot succeed.
         """
         progress = {}   # digest -> [first completed seen, last completed seen]
         errors = []
@@ -459,7 +460,8 @@ class Client(object):
             attempts += 1
             try:
                 statuses = self._pull_once(name, insecure, stall_timeout, progress)
-                return {'attempts': attempts, 'bytes': _pulled_bytes(progress), 'statuses': statuses[-5:]}
+                return {'attempts': attempts, 'bytes': _pulled_bytes(progress), 'statuses': statuses[-5:],
+                        'errors': errors}
             except _FatalPull as exc:
                 raise OllamaError('Pulling %s failed: %s' % (name, exc), attempts=attempts,
                                   errors=errors + [str(exc)], bytes=_pulled_bytes(progress))

@@ -205,13 +205,14 @@ pulled_bytes:
   type: int
   sample: 42520395776
 pull:
-  description: How the last pull went, C(attempts) including retries.
+  description: How the last pull went, C(attempts) including retries, C(errors) of the attempts that were retried.
   returned: when something was pulled
   type: dict
   sample:
     attempts: 2
     bytes: 42520395776
     statuses: [verifying sha256 digest, writing manifest, success]
+    errors: ['connection lost: IncompleteRead(1048576 bytes read)']
 reasons:
   description: Why a derived model is (re)created.
   returned: when a derived model is created

@@ -126,6 +126,8 @@ def test_parameter_differences_compare_values_not_spelling():
         {'parameter': 'num_ctx', 'before': 131072, 'after': 8192},
         {'parameter': 'top_k', 'before': None, 'after': 40}]
     assert ollama.parameter_differences({'stop': 'a'}, current) == [{'parameter': 'stop', 'before': ['a', 'b'], 'after': 'a'}]
+    # Go prints large floats in parameters with an exponent (%v): still the same number
+    assert ollama.parameter_differences({'num_ctx': 1048576}, ollama.parse_show_parameters('num_ctx 1.048576e+06')) == []
 
 
 def test_bad_parameters_are_refused_together():

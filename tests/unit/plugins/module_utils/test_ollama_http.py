@@ -76,7 +76,7 @@ def test_json_and_error_statuses(server):
 
 def test_a_pull_stream_over_chunked_http(server):
     result = client(server).pull('tiny:latest', retries=0, stall_timeout=5)
-    assert result == {'attempts': 1, 'bytes': 0, 'statuses': ['pulling manifest', 'success']}
+    assert result == {'attempts': 1, 'bytes': 0, 'statuses': ['pulling manifest', 'success'], 'errors': []}
 
 
 def test_refused_connection_is_unreachable_naming_the_url():
