@@ -42,7 +42,7 @@ def test_models_are_there_with_the_registry_digests(host):
     models = {model['name']: model for model in get(host, '/api/tags')['models']}
     assert sorted(models) == ['llama3.3-128k:70b', 'llama3.3:70b', 'qwen2.5:0.5b', 'tinyllama:latest']
     for name in ('qwen2.5:0.5b', 'tinyllama:latest', 'llama3.3:70b'):
-        base = name.split(':')[0] if name.endswith(':latest') else name
+        base = name.split(':', maxsplit=1)[0] if name.endswith(':latest') else name
         digests = [entry['digest'] for key, entry in registry.items() if key in (name, base)]
         assert models[name]['digest'] in digests, name
 

@@ -1,0 +1,396 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, llmhost.macos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""launchd jobs with the modern launchctl verbs: parser, plist rendering, planner.
+
+Pure Python 3.9 with no third-party imports. The planner talks to launchctl and the file
+system through small injected objects, so unit tests drive it with fakes.
+
+Cost model: an unchanged job costs one `launchctl print` (plus reading its plist file when a
+definition is given, plus `launchctl print-disabled` when `enabled` is given) and no writes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import plistlib
+import re
+
+from ansible_collections.llmhost.macos.plugins.module_utils.common import CommandError, LlmhostError
+
+LAUNCH_DAEMONS = '/Library/LaunchDaemons'
+NOT_FOUND_RC = 113
+_LABEL_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
+_TOP_LEVEL_RE = re.compile(r'^\t([^\t=][^=]*?) = (.*)$')
+_EXIT_CODE_RE = re.compile(r'^(-?\d+)')
+_DISABLED_RE = re.compile(r'^\s*"([^"]+)"\s*=>\s*(\S+)\s*$')
+
+
+class LaunchdError(LlmhostError):
+    """A failure reported to the user."""
+
+
+# ---- parsing ---------------------------------------------------------------------------------------
+
+def parse_print(text):
+    """Top-level `key = value` lines of `launchctl print DOMAIN/LABEL` (one leading tab only).
+
+    Nested blocks (endpoints, sockets, resource coalition) repeat keys such as `state` with two
+    tabs; they are skipped, as are multi-line values (`arguments = {` ... `}`), which become the
+    list of their lines.
+    """
+    result = {}
+    block_key, block_lines, depth = None, [], 0
+    for line in text.splitlines():
+        if depth:
+            stripped = line.strip()
+            if stripped.endswith('{'):
+                depth += 1
+            elif stripped == '}':
+                depth -= 1
+                if depth == 0 and block_key is not None:
+                    result[block_key] = block_lines
+                    block_key, block_lines = None, []
+                continue
+            if depth == 1 and block_key is not None and stripped:
+                block_lines.append(stripped)
+            continue
+        match = _TOP_LEVEL_RE.match(line)
+        if not match:
+            continue
+        key, value = match.group(1).strip(), match.group(2).strip()
+        if value == '{':
+            depth = 1
+            block_key, block_lines = key, []
+            continue
+        result[key] = value
+    return result
+
+
+def job_status(printed):
+    """What the module reports from parse_print(): state, pid, last_exit_code, path, type."""
+    pid = printed.get('pid')
+    code = printed.get('last exit code')
+    match = _EXIT_CODE_RE.match(code or '')
+    return {
+        'state': printed.get('state'),
+        'pid': int(pid) if pid and pid.isdigit() else None,
+        'last_exit_code': int(match.group(1)) if match else None,
+        'last_exit_reason': code,
+        'last_signal': printed.get('last terminating signal'),
+        'path': printed.get('path'),
+        'type': printed.get('type'),
+        'runs': int(printed['runs']) if (printed.get('runs') or '').isdigit() else None,
+    }
+
+
+def parse_print_disabled(text):
+    """`launchctl print-disabled DOMAIN`: {label: True if disabled}. `=> false` is the old `enabled`."""
+    result = {}
+    for line in text.splitlines():
+        match = _DISABLED_RE.match(line)
+        if match:
+            result[match.group(1)] = match.group(2) in ('disabled', 'true')
+    return result
+
+
+# ---- definitions -----------------------------------------------------------------------------------
+
+def validate_label(label):
+    if not isinstance(label, str) or not _LABEL_RE.match(label):
+        raise LaunchdError('label: %r is not a launchd label (reverse-DNS style, e.g. com.example.ollama)' % (label,))
+    return label
+
+
+def domain_target(domain, uid):
+    """'system', 'gui/501' or 'user/501'."""
+    if domain == 'system':
+        return 'system'
+    return '%s/%d' % (domain, uid)
+
+
+def default_plist_path(domain, label, home):
+    if domain == 'system':
+        return '%s/%s.plist' % (LAUNCH_DAEMONS, label)
+    return '%s/Library/LaunchAgents/%s.plist' % (home.rstrip('/'), label)
+
+
+_PLIST_TYPES = (str, bool, int, float, dict, list, bytes)
+
+
+def normalize_definition(plist, label):
+    """The job definition to write: Label filled in, types plistlib can write, checked keys."""
+    problems = []
+
+    def check(value, where):
+        if value is None:
+            problems.append('%s: null is not a plist value' % where)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    problems.append('%s: keys must be strings, got %r' % (where, key))
+                check(item, '%s.%s' % (where, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                check(item, '%s[%d]' % (where, index))
+        elif not isinstance(value, _PLIST_TYPES):
+            problems.append('%s: %s is not a plist type' % (where, type(value).__name__))
+
+    definition = dict(plist)
+    if definition.get('Label', label) != label:
+        problems.append('plist.Label: %r differs from label %r' % (definition['Label'], label))
+    definition['Label'] = label
+    check(definition, 'plist')
+    if 'Program' not in definition and not definition.get('ProgramArguments'):
+        problems.append('plist: needs ProgramArguments (a list) or Program')
+    if 'ProgramArguments' in definition and not isinstance(definition['ProgramArguments'], list):
+        problems.append('plist.ProgramArguments: expects a list of strings')
+    for key in ('RunAtLoad', 'Disabled'):
+        if key in definition and not isinstance(definition[key], bool):
+            problems.append('plist.%s: expects a boolean' % key)
+    if 'KeepAlive' in definition and not isinstance(definition['KeepAlive'], (bool, dict)):
+        problems.append('plist.KeepAlive: expects a boolean or a dict of conditions')
+    if 'EnvironmentVariables' in definition and not (
+            isinstance(definition['EnvironmentVariables'], dict)
+            and all(isinstance(value, str) for value in definition['EnvironmentVariables'].values())):
+        problems.append('plist.EnvironmentVariables: expects a dict of strings')
+    if problems:
+        raise LaunchdError('Invalid job definition: %s' % '; '.join(problems), invalid=problems)
+    return definition
+
+
+def render(definition):
+    """XML plist bytes as launchd tooling writes them: sorted keys."""
+    return plistlib.dumps(definition, fmt=plistlib.FMT_XML, sort_keys=True)
+
+
+def load_definition(data):
+    """A plist file's content as a dict, or None when it is not a readable plist."""
+    try:
+        value = plistlib.loads(data)
+    except Exception:  # plistlib raises several types (InvalidFileException, ExpatError, ValueError)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+# ---- launchctl -------------------------------------------------------------------------------------
+
+class Launchctl(object):
+    """launchctl through an injected run(argv) -> (rc, stdout, stderr)."""
+
+    def __init__(self, path, run):
+        self.path = path
+        self.run = run
+
+    def _call(self, *args):
+        argv = [self.path] + list(args)
+        rc, out, err = self.run(argv)
+        return argv, rc, out, err
+
+    def _check(self, *args):
+        argv, rc, out, err = self._call(*args)
+        if rc != 0:
+            message = (err or out).strip() or 'exit status %d' % rc
+            raise CommandError('%s failed (exit %d): %s' % (' '.join(argv), rc, message), argv, rc, out, err)
+        return out
+
+    def print_job(self, target):
+        """parse_print of the job, or None when launchctl says it is not loaded (exit 113)."""
+        argv, rc, out, err = self._call('print', target)
+        if rc == NOT_FOUND_RC or 'Could not find service' in (err or '') + (out or ''):
+            return None
+        if rc != 0:
+            message = (err or out).strip() or 'exit status %d' % rc
+            raise CommandError('%s failed (exit %d): %s' % (' '.join(argv), rc, message), argv, rc, out, err)
+        return parse_print(out)
+
+    def print_disabled(self, domain):
+        return parse_print_disabled(self._check('print-disabled', domain))
+
+    def bootstrap(self, domain, path):
+        self._check('bootstrap', domain, path)
+
+    def bootout(self, target):
+        argv, rc, out, err = self._call('bootout', target)
+        if rc not in (0, 3, NOT_FOUND_RC) and 'Could not find service' not in (err or '') + (out or ''):
+            message = (err or out).strip() or 'exit status %d' % rc
+            raise CommandError('%s failed (exit %d): %s' % (' '.join(argv), rc, message), argv, rc, out, err)
+
+    def enable(self, target):
+        self._check('enable', target)
+
+    def disable(self, target):
+        self._check('disable', target)
+
+    def kickstart(self, target, kill=False):
+        self._check(*(['kickstart', '-k', target] if kill else ['kickstart', target]))
+
+
+# ---- planner ---------------------------------------------------------------------------------------
+
+def validate_params(params):
+    label = validate_label(params['label'])
+    if params['state'] == 'started' and params.get('enabled') is False:
+        raise LaunchdError('enabled: false stops launchd from loading the job, so it cannot be started; '
+                           'use state: stopped (or absent) with enabled: false')
+    if params.get('plist') is not None and params.get('plist_path'):
+        raise LaunchdError('plist and plist_path are mutually exclusive')
+    definition = normalize_definition(params['plist'], label) if params.get('plist') is not None else None
+    if params.get('plist_path') and not params['plist_path'].startswith('/'):
+        raise LaunchdError('plist_path: expects an absolute path, got %r' % params['plist_path'])
+    return label, definition
+
+
+def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=None, is_root=True):
+    """Bring one launchd job to params['state']; returns the module result (diff included).
+
+    files: object with read(path) -> bytes or None, write(path, data, owner_uid), remove(path).
+    waiter(launchctl, target) -> status: after a start, watches the job for a crash loop.
+    """
+    label, definition = validate_params(params)
+    domain, state = params['domain'], params['state']
+    target_domain = domain_target(domain, uid)
+    target = '%s/%s' % (target_domain, label)
+    path = params.get('plist_path') or default_plist_path(domain, label, home)
+
+    printed = launchctl.print_job(target)
+    loaded = printed is not None
+    status = job_status(printed) if loaded else None
+    running = loaded and status['state'] == 'running'
+    old_data = files.read(path) if (definition is not None or state == 'absent' or params.get('plist_path')
+                                    or not loaded) else None
+    disabled = None
+    if params.get('enabled') is not None:
+        disabled = launchctl.print_disabled(target_domain).get(label, False)
+
+    steps = []  # (description, callable), run in order unless in check mode
+    diff = {'before': {'loaded': loaded, 'running': running}, 'after': {}}
+
+    file_changed = False
+    if definition is not None and state != 'absent':
+        new_data = render(definition)
+        file_changed = load_definition(old_data) != definition if old_data is not None else True
+        diff['before']['plist'] = _text(old_data)
+        diff['after']['plist'] = _text(new_data if file_changed else old_data)
+        if file_changed:
+            owner = None if domain == 'system' else uid
+            steps.append(('write %s' % path, lambda: files.write(path, new_data, owner)))
+    elif state in ('started', 'restarted') and not loaded and old_data is None:
+        raise LaunchdError('%s is not loaded in %s and %s does not exist: give plist (or plist_path)'
+                           % (label, target_domain, path))
+
+    if params.get('enabled') is not None and params['enabled'] == disabled:
+        verb = 'enable' if params['enabled'] else 'disable'
+        steps.append((verb, lambda: getattr(launchctl, verb)(target)))
+        disabled = not params['enabled']
+
+    if state in ('absent', 'stopped'):
+        if loaded:
+            steps.append(('bootout', lambda: launchctl.bootout(target)))
+        if state == 'absent' and old_data is not None and not params.get('plist_path'):
+            diff['before']['plist'], diff['after']['plist'] = _text(old_data), None
+            steps.append(('remove %s' % path, lambda: files.remove(path)))
+        diff['after'].update(loaded=False, running=False)
+    else:
+        fresh = not loaded or file_changed
+        if loaded and file_changed:
+            steps.append(('bootout', lambda: launchctl.bootout(target)))
+        if fresh:
+            steps.append(('bootstrap', lambda: _bootstrap(launchctl, target_domain, label, path)))
+        elif state == 'restarted':
+            steps.append(('kickstart -k', lambda: launchctl.kickstart(target, kill=True)))
+        elif not running:
+            steps.append(('kickstart', lambda: launchctl.kickstart(target)))
+        diff['after'].update(loaded=True, running=True)
+
+    actions = [description for description, _step in steps]
+    if steps and not check_mode and domain == 'system' and not is_root:
+        raise LaunchdError('Changing system-domain job %s needs root: use become: true' % label, actions=actions)
+    if not check_mode and steps:
+        for _description, step in steps:
+            step()
+        if state in ('started', 'restarted'):
+            status = job_status(launchctl.print_job(target) or {})
+            if status['state'] != 'running' and actions[-1] == 'bootstrap':
+                # loaded without RunAtLoad: start it now
+                actions.append('kickstart')
+                launchctl.kickstart(target)
+            if waiter is not None:
+                status = waiter(launchctl, target)
+            else:
+                status = job_status(launchctl.print_job(target) or {})
+    if state in ('absent', 'stopped'):
+        job_state = 'not loaded'
+        status = None
+    elif status is not None:
+        job_state = status.get('state') or 'not loaded'
+    else:
+        job_state = 'running'  # check mode: a job that would be bootstrapped
+
+    return {
+        'changed': bool(actions),
+        'actions': actions,
+        'label': label,
+        'domain': target_domain,
+        'path': path,
+        'state': job_state,
+        'pid': (status or {}).get('pid'),
+        'last_exit_code': (status or {}).get('last_exit_code'),
+        'diff': diff,
+    }
+
+
+def _bootstrap(launchctl, target_domain, label, path):
+    """bootstrap; its exit 5 says nothing, so find out whether the job is disabled and say so."""
+    try:
+        launchctl.bootstrap(target_domain, path)
+    except CommandError as exc:
+        if exc.details.get('rc') == 5 and launchctl.print_disabled(target_domain).get(label):
+            raise LaunchdError('%s is disabled in %s (launchctl print-disabled), so launchd refused to load it: '
+                               'set enabled: true' % (label, target_domain), **exc.details)
+        raise
+
+
+def watch_for_crash(sleep, seconds=3.0, interval=0.5):
+    """A waiter: after a start the job must stay running with one pid for `seconds`.
+
+    A job that is not running with a non-zero last exit code (or a terminating signal), or whose
+    pid changes (launchd restarting a KeepAlive job that keeps dying), is crash looping.
+    """
+
+    def waiter(launchctl, target):
+        waited, first_pid = 0.0, None
+        while True:
+            status = job_status(launchctl.print_job(target) or {})
+            if status['state'] != 'running':
+                if status['last_exit_code'] not in (None, 0) or status['last_signal']:
+                    raise LaunchdError(
+                        '%s exited right after it was started (last exit code %s%s): it is crash looping' % (
+                            target, status['last_exit_code'],
+                            ', %s' % status['last_signal'] if status['last_signal'] else ''),
+                        last_exit_code=status['last_exit_code'], job_state=status['state'])
+            elif first_pid is None:
+                first_pid = status['pid']
+            elif status['pid'] != first_pid:
+                raise LaunchdError(
+                    '%s was started again by launchd while it was watched (pid %s, then %s; last exit code %s): '
+                    'it is crash looping' % (target, first_pid, status['pid'], status['last_exit_code']),
+                    last_exit_code=status['last_exit_code'], job_state=status['state'])
+            if waited >= seconds:
+                return status
+            sleep(interval)
+            waited += interval
+
+    return waiter
+
+
+def _text(data):
+    if data is None:
+        return None
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError:
+        return '(binary plist, %d bytes)' % len(data)

@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, llmhost.macos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An in-memory launchd and file system for unit tests of module_utils/launchd.py.
+
+launchctl answers with the formats and exit codes of ../shared/reference/macos-formats.md 4:
+`print` output with tab-indented top-level keys, exit 113 "Could not find service", bootstrap
+of a loaded or disabled job "Bootstrap failed: 5: Input/output error".
+"""
+
+from __future__ import annotations
+
+import plistlib
+
+
+class FakeFiles:
+    def __init__(self, files=None):
+        self.files = dict(files or {})
+        self.writes = []
+
+    def read(self, path):
+        return self.files.get(path)
+
+    def write(self, path, data, owner_uid):
+        self.writes.append((path, owner_uid))
+        self.files[path] = data
+
+    def remove(self, path):
+        self.writes.append((path, 'removed'))
+        del self.files[path]
+
+
+class FakeLaunchctl:
+    path = '/bin/launchctl'
+
+    def __init__(self, files, crash=None, no_run_at_load=()):
+        self.files = files
+        self.jobs = {}        # 'system/label' -> {'path', 'running', 'pid', 'exit', 'runs'}
+        self.disabled = {}    # domain -> {label: bool}
+        self.crash = dict(crash or {})  # label -> exit code: the job dies as soon as it starts
+        self.next_pid = 500
+        self.calls = []
+
+    def writes(self):
+        return [argv[1:] for argv in self.calls if argv[1] not in ('print', 'print-disabled')]
+
+    def _start(self, job, label):
+        job['runs'] += 1
+        if label in self.crash:
+            job.update(running=False, pid=None, exit=self.crash[label])
+        else:
+            self.next_pid += 1
+            job.update(running=True, pid=self.next_pid)
+
+    def __call__(self, argv):
+        self.calls.append(list(argv))
+        verb, args = argv[1], argv[2:]
+        return getattr(self, 'do_' + verb.replace('-', '_'))(*args)
+
+    def do_print(self, target):
+        job = self.jobs.get(target)
+        domain, label = target.rsplit('/', 1)
+        if job is None:
+            where = 'system' if domain == 'system' else 'user gui: %s' % domain.split('/')[1]
+            return 113, '', 'Bad request.\nCould not find service "%s" in domain for %s\n' % (label, where)
+        lines = ['%s = {' % target, '\tactive count = %d' % (1 if job['running'] else 0),
+                 '\tpath = %s' % job['path'], '\ttype = %s' % ('LaunchDaemon' if domain == 'system' else 'LaunchAgent'),
+                 '\tstate = %s' % ('running' if job['running'] else 'not running'), '',
+                 '\tresource coalition = {', '\t\tID = 77', '\t\tstate = active', '\t}', '',
+                 '\tdomain = %s' % domain, '\truns = %d' % job['runs']]
+        if job['running']:
+            lines.append('\tpid = %d' % job['pid'])
+        if job['exit'] is None:
+            last = '(never exited)'
+        elif job['exit'] == 78:
+            last = '78: EX_CONFIG'
+        else:
+            last = str(job['exit'])
+        lines.append('\tlast exit code = %s' % last)
+        lines.append('}')
+        return 0, '\n'.join(lines) + '\n', ''
+
+    def do_print_disabled(self, domain):
+        body = ''.join('\t\t"%s" => %s\n' % (label, 'disabled' if off else 'enabled')
+                       for label, off in sorted(self.disabled.get(domain, {}).items()))
+        return 0, '\tdisabled services = {\n%s\t}\n' % body, ''
+
+    def do_bootstrap(self, domain, path):
+        data = self.files.read(path)
+        if data is None:
+            return 5, '', 'Bootstrap failed: 5: Input/output error\n'
+        label = plistlib.loads(data)['Label']
+        target = '%s/%s' % (domain, label)
+        if target in self.jobs or self.disabled.get(domain, {}).get(label):
+            return 5, '', 'Bootstrap failed: 5: Input/output error\n'
+        job = self.jobs[target] = {'path': path, 'running': False, 'pid': None, 'exit': None, 'runs': 0,
+                                   'definition': plistlib.loads(data)}
+        if job['definition'].get('RunAtLoad'):
+            self._start(job, label)
+        return 0, '', ''
+
+    def do_bootout(self, target):
+        if self.jobs.pop(target, None) is None:
+            return 113, '', 'Boot-out failed: 113: Could not find specified service\n'
+        return 0, '', ''
+
+    def do_enable(self, target):
+        domain, label = target.rsplit('/', 1)
+        self.disabled.setdefault(domain, {})[label] = False
+        return 0, '', ''
+
+    def do_disable(self, target):
+        domain, label = target.rsplit('/', 1)
+        self.disabled.setdefault(domain, {})[label] = True
+        return 0, '', ''
+
+    def do_kickstart(self, *args):
+        target = args[-1]
+        job = self.jobs.get(target)
+        if job is None:
+            return 113, '', 'Could not find service "%s" in domain for system\n' % target.rsplit('/', 1)[1]
+        if '-k' in args or not job['running']:
+            if job['running']:
+                job['exit'] = None
+            self._start(job, target.rsplit('/', 1)[1])
+        return 0, '', ''
