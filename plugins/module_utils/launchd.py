@@ -119,6 +119,9 @@ def default_plist_path(domain, label, home):
 
 
 _PLIST_TYPES = (str, bool, int, float, dict, list, bytes)
+# Jobs launchd starts on an event (a connection, a path, a time): loaded is all `started` asks for.
+ON_DEMAND_KEYS = ('Sockets', 'inetdCompatibility', 'WatchPaths', 'QueueDirectories', 'StartInterval',
+                  'StartCalendarInterval', 'StartOnMount', 'LaunchEvents')
 
 
 def normalize_definition(plist, label):
@@ -262,6 +265,8 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
     running = loaded and status['state'] == 'running'
     old_data = files.read(path) if (definition is not None or state == 'absent' or params.get('plist_path')
                                     or not loaded) else None
+    job = definition if definition is not None else (load_definition(old_data) if old_data is not None else None)
+    on_demand = bool(job) and any(key in job for key in ON_DEMAND_KEYS)
     disabled = None
     if params.get('enabled') is not None:
         disabled = launchctl.print_disabled(target_domain).get(label, False)
@@ -302,9 +307,9 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
             steps.append(('bootstrap', lambda: _bootstrap(launchctl, target_domain, label, path)))
         elif state == 'restarted':
             steps.append(('kickstart -k', lambda: launchctl.kickstart(target, kill=True)))
-        elif not running:
+        elif not running and not on_demand:
             steps.append(('kickstart', lambda: launchctl.kickstart(target)))
-        diff['after'].update(loaded=True, running=True)
+        diff['after'].update(loaded=True, running=running if on_demand else True)
 
     actions = [description for description, _step in steps]
     if steps and not check_mode and domain == 'system' and not is_root:
@@ -314,11 +319,11 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
             step()
         if state in ('started', 'restarted'):
             status = job_status(launchctl.print_job(target) or {})
-            if status['state'] != 'running' and actions[-1] == 'bootstrap':
+            if status['state'] != 'running' and actions[-1] == 'bootstrap' and not on_demand:
                 # loaded without RunAtLoad: start it now
                 actions.append('kickstart')
                 launchctl.kickstart(target)
-            if waiter is not None:
+            if waiter is not None and not on_demand:
                 status = waiter(launchctl, target)
             else:
                 status = job_status(launchctl.print_job(target) or {})

@@ -10,7 +10,6 @@ Argument validation is an action that runs in the controller process; the host's
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,7 +18,6 @@ import pytest
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-ROLE = os.path.join(ROOT, 'roles', 'headless_power')
 
 
 def play(tmp_path, role_vars):
@@ -55,15 +53,3 @@ def test_bad_input_fails_at_validation(tmp_path, role_vars, message):
     # nothing after the validation ran
     assert 'Keep the Mac awake' not in result.stdout
     assert 'Refuse hosts that are not macOS' not in result.stdout
-
-
-def test_defaults_agree_with_the_argument_spec():
-    with open(os.path.join(ROLE, 'defaults', 'main.yml')) as f:
-        defaults = yaml.safe_load(f)
-    with open(os.path.join(ROLE, 'meta', 'argument_specs.yml')) as f:
-        options = yaml.safe_load(f)['argument_specs']['main']['options']
-    assert sorted(defaults) == sorted(options)
-    for name, spec in options.items():
-        assert spec.get('default') == defaults[name], name
-        assert name.startswith('headless_power_'), name
-    assert json.dumps(defaults)  # plain data, no templates

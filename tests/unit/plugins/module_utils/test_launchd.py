@@ -326,3 +326,25 @@ def test_system_changes_need_root_and_say_so_before_writing():
     assert run(files, launchctl, is_root=False, check_mode=True)['changed']  # check mode only reads
     run(files, launchctl)
     assert not run(files, launchctl, is_root=False)['changed']  # converged: reading needs no root
+
+
+def test_an_on_demand_job_is_started_when_loaded():
+    """sshd on macOS: launchd owns the socket and spawns sshd per connection; no pid between them."""
+    files, launchctl = host()
+    ssh = '/System/Library/LaunchDaemons/ssh.plist'
+    files.files[ssh] = launchd.render({
+        'Label': 'com.openssh.sshd', 'Program': '/usr/libexec/sshd-keygen-wrapper',
+        'ProgramArguments': ['/usr/sbin/sshd', '-i'], 'Disabled': True,
+        'Sockets': {'Listeners': {'SockServiceName': 'ssh'}}, 'inetdCompatibility': {'Wait': False}})
+    launchctl.disabled['system'] = {'com.openssh.sshd': True}
+    slept = []
+    kw = dict(label='com.openssh.sshd', plist=None, plist_path=ssh, enabled=True,
+              waiter=launchd.watch_for_crash(slept.append))
+    result = run(files, launchctl, **kw)
+    assert result['actions'] == ['enable', 'bootstrap']
+    assert slept == []  # nothing to watch: it runs per connection
+    assert result['state'] == 'not running'
+    launchctl.calls.clear()
+    result = run(files, launchctl, **kw)
+    assert not result['changed']
+    assert [argv[1] for argv in launchctl.calls] == ['print', 'print-disabled']
