@@ -74,7 +74,7 @@ integration: $(STAMP)
 # nothing behind. Needs root (systemd-nspawn, network namespaces); the first run builds the base.
 macsim: $(STAMP)
 	if [ "$$(id -u)" != 0 ]; then echo "macsim: must run as root (test hosts use systemd-nspawn)" >&2; exit 1; fi
-	MACSIM_E2E=1 pytest tests/macsim/tests/test_e2e.py
+	MACSIM_E2E=1 pytest tests/macsim/tests/test_e2e*.py
 
 # The scenarios (delegated driver) start test hosts with tests/macsim/macsim, which needs root.
 molecule: $(STAMP)

@@ -51,7 +51,9 @@ class FakeBrew:
             'user': service['user'] if service else None, 'status': status,
             'file': service['file'] if service else '/opt/homebrew/opt/%s/homebrew.mxcl.%s.plist' % (name, name),
             'registered': loaded, 'loaded_file': service['file'] if service else None,
-            'command': '/opt/homebrew/opt/%s/bin/%s serve' % (name, name), 'working_dir': '/opt/homebrew/var',
+            # Homebrew's manual_command puts the service's environment first
+            'command': 'OLLAMA_FLASH_ATTENTION="1" /opt/homebrew/opt/%s/bin/%s serve' % (name, name),
+            'working_dir': '/opt/homebrew/var',
             'root_dir': None, 'log_path': '/opt/homebrew/var/log/%s.log' % name,
             'error_log_path': '/opt/homebrew/var/log/%s.log' % name, 'interval': None, 'cron': None,
         }]

@@ -3,15 +3,21 @@ a temporary state directory and a fake euid, no container needed."""
 
 import json
 import os
+import plistlib
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 
 import pytest
 
 MACSIM_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST = os.path.join(MACSIM_DIR, 'guest')
 PROFILES = os.path.join(MACSIM_DIR, 'profiles')
+INIT = os.path.join(GUEST, 'usr/local/libexec/macsim-init')
+GUEST_LIB = os.path.join(GUEST, 'usr/local/lib/macsim')
 
 TOOLS = {
     'pmset': 'usr/bin/pmset',
@@ -23,6 +29,9 @@ TOOLS = {
     'system_profiler': 'usr/sbin/system_profiler',
     'ifconfig': 'usr/sbin/ifconfig',
     'route': 'usr/sbin/route',
+    'launchctl': 'usr/bin/launchctl',
+    'brew': 'opt/homebrew/bin/brew',
+    'macsim-session': 'usr/local/libexec/macsim-session',
 }
 # Where the tools live on macOS, for code that calls them by path.
 MAC_PATHS = {
@@ -30,8 +39,10 @@ MAC_PATHS = {
     '/usr/sbin/sysctl': 'sysctl', '/sbin/sysctl': 'sysctl', '/usr/bin/sw_vers': 'sw_vers',
     '/usr/bin/uname': 'uname', '/usr/bin/vm_stat': 'vm_stat',
     '/usr/sbin/system_profiler': 'system_profiler', '/sbin/ifconfig': 'ifconfig',
-    '/sbin/route': 'route',
+    '/sbin/route': 'route', '/bin/launchctl': 'launchctl', '/opt/homebrew/bin/brew': 'brew',
 }
+# Variables of the machine running the tests that would change what brew/launchctl decide.
+HOST_ONLY_VARIABLES = ('SUDO_USER', 'SUDO_UID', 'SUDO_GID', 'SSH_TTY', 'SSH_CONNECTION', 'MACSIM_RUN_DIR')
 
 
 class Result(object):
@@ -49,6 +60,8 @@ class Sim(object):
 
     def __init__(self, root, profile='mac-studio'):
         self.root = str(root)
+        self.run_dir = None
+        self.init = None
         os.makedirs(os.path.join(self.root, 'log'), exist_ok=True)
         self.use_profile(profile)
         self.set_boot(1, 'boot-one', 1700000000.25)
@@ -80,6 +93,13 @@ class Sim(object):
         env = dict(os.environ, MACSIM_STATE_DIR=self.root, MACSIM_FAKE_EUID=str(euid),
                    MACSIM_HOSTNAME='testmac', LC_ALL='C')
         env.pop('MACSIM_LOG_DIR', None)
+        for name in HOST_ONLY_VARIABLES:
+            env.pop(name, None)
+        for name in list(env):
+            if name.startswith('HOMEBREW_'):
+                del env[name]
+        if self.run_dir:
+            env['MACSIM_RUN_DIR'] = self.run_dir
         return env
 
     def script(self, tool):
@@ -95,6 +115,75 @@ class Sim(object):
                               stderr=subprocess.PIPE, universal_newlines=not binary, **kw)
         return Result(proc)
 
+    # -- the simulated launchd (macsim-init run as an ordinary process) ---------------------------
+    def root_path(self, path):
+        """A path of the simulated Mac's file system (under root/ in unit tests)."""
+        return os.path.join(self.root, 'root', path.lstrip('/'))
+
+    def write_plist(self, path, plist, mode=0o644):
+        """Write a job definition (keys sorted) at `path`; returns it (use root_path() for a path
+        of the simulated Mac's file system)."""
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as f:
+            plistlib.dump(plist, f, sort_keys=True)
+        os.chmod(path, mode)
+        return path
+
+    def start_launchd(self, timeout=10):
+        """Boot: PID 1's launchd part, with this state directory. Waits until boot jobs are loaded."""
+        if self.run_dir is None:
+            # AF_UNIX paths are short: the socket lives in a short temporary directory.
+            self.run_dir = tempfile.mkdtemp(prefix='msl-')
+        before = self._boot_count()
+        log = open(os.path.join(self.root, 'launchd.log'), 'ab')
+        self.init = subprocess.Popen([sys.executable, INIT], env=self.env(0), stdout=log, stderr=log,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        end = time.time() + timeout
+        while time.time() < end:
+            state = self._json_or_none('launchd-boot.json')
+            if state and state.get('ready') and state.get('count', 0) > before:
+                return state
+            if self.init.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError('launchd did not boot:\n' + self.launchd_log())
+
+    def stop_launchd(self):
+        if self.init is None:
+            return
+        if self.init.poll() is None:
+            self.init.send_signal(signal.SIGTERM)
+            try:
+                self.init.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.init.pid, signal.SIGKILL)
+                self.init.wait()
+        self.init = None
+
+    def reboot_launchd(self):
+        self.stop_launchd()
+        return self.start_launchd()
+
+    def cleanup(self):
+        self.stop_launchd()
+        if self.run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = None
+
+    def launchd_log(self):
+        path = os.path.join(self.root, 'launchd.log')
+        return open(path).read() if os.path.exists(path) else ''
+
+    def _boot_count(self):
+        return (self._json_or_none('boot.json') or {}).get('count', 0)
+
+    def _json_or_none(self, name):
+        try:
+            return self.read_json(name)
+        except (OSError, ValueError):
+            return None
+
     def calls(self):
         path = os.path.join(self.root, 'log', 'calls.jsonl')
         if not os.path.exists(path):
@@ -105,7 +194,16 @@ class Sim(object):
 
 @pytest.fixture
 def sim(tmp_path):
-    return Sim(tmp_path / 'mac-studio')
+    sim = Sim(tmp_path / 'mac-studio')
+    yield sim
+    sim.cleanup()
+
+
+@pytest.fixture
+def ld(sim):
+    """A Sim with its launchd running (jobs run as the user running the tests)."""
+    sim.start_launchd()
+    return sim
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def tree(**extra):
     files = {'/etc/ssh/sshd_config': MAIN, '/etc/ssh/sshd_config.d/100-macos.conf': APPLE,
              '/etc/ssh/crypto.conf': CRYPTO, '/etc/ssh/sshd_config.d/01-llmhost.conf': OURS}
     files.update(extra)
-    return files, (lambda path: files.get(path)), (lambda pattern: [p for p in files if fnmatch.fnmatch(p, pattern)])
+    return files, files.get, (lambda pattern: [path for path in files if fnmatch.fnmatch(path, pattern)])
 
 
 def test_parse_effective():
