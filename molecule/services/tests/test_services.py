@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, llmhost.macos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Verify the services on the simulated Mac, before and after a reboot with nobody logged in.
+
+The stand-ins' call log (/var/log/macsim/calls.jsonl) tells what the check, converge and idempotence
+runs did. The call-log test comes first, so the first verify sees the log as the three runs left it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+testinfra_hosts = ['all']
+
+CALL_LOG = '/var/log/macsim/calls.jsonl'
+DAEMON = 'system/com.llmhost.tinyd'
+
+
+def rebooted(host):
+    boots = json.loads(host.file('/var/db/macsim/boot.json').content_string)['count']
+    marker = os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'reboots')
+    reboots = int(open(marker).read()) if os.path.exists(marker) else 0
+    assert boots == 1 + reboots
+    return reboots > 0
+
+
+def job(host, target):
+    """Top-level `key = value` lines of launchctl print (one tab), or None when not loaded."""
+    result = host.run('launchctl print %s', target)
+    if result.rc == 113:
+        return None
+    assert result.rc == 0, result.stderr
+    return dict(line[1:].split(' = ', 1) for line in result.stdout.splitlines()
+                if line.startswith('\t') and not line.startswith('\t\t') and ' = ' in line)
+
+
+def process_user(host, pid):
+    return host.check_output('ps -o user= -p %s', str(pid)).strip()
+
+
+def brew_info(host, name, sudo=False):
+    command = 'brew services info %s --json' % name
+    return json.loads(host.check_output(('sudo -n ' if sudo else '') + '/opt/homebrew/bin/' + command))[0]
+
+
+def runs(host):
+    """The calls of each converge run: a run starts with its first task's `launchctl print` of the daemon,
+    the one right before that task's `launchctl print-disabled system`. The log is cut where the first
+    verify found it (recorded in the scenario's ephemeral directory), before any call of the tests."""
+    lines = [line for line in host.file(CALL_LOG).content_string.splitlines() if line.strip()]
+    marker = os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'calls-before-verify')
+    if not os.path.exists(marker):
+        with open(marker, 'w') as handle:
+            handle.write(str(len(lines)))
+    with open(marker) as handle:
+        calls = [json.loads(line) for line in lines[:int(handle.read())]]
+    starts = []
+    for index, call in enumerate(calls):
+        if call['tool'] == 'launchctl' and call['argv'][1:] == ['print-disabled', 'system']:
+            starts.append(max(i for i in range(index) if calls[i]['argv'][1:] == ['print', DAEMON]))
+    return [calls[start:end] for start, end in zip(starts, starts[1:] + [len(calls)])]
+
+
+def test_check_mode_and_a_second_run_changed_nothing(host):
+    check, converge, idempotence = runs(host)[:3]
+    writes = [call for call in check + idempotence if call['kind'] == 'write']
+    assert writes == []
+    converge_writes = [' '.join(call['argv'][1:]) for call in converge if call['kind'] == 'write']
+    assert 'bootstrap system /Library/LaunchDaemons/com.llmhost.tinyd.plist' in converge_writes
+    assert 'services start ollama --sudo-service-user admin' in converge_writes
+    # the unchanged daemon costs one print (and the print-disabled that `enabled` asks for)
+    daemon_calls = [' '.join(call['argv'][1:]) for call in idempotence if call['tool'] == 'launchctl' and call['euid'] == 0
+                    and (DAEMON in call['argv'] or call['argv'][1:] == ['print-disabled', 'system'])]
+    assert daemon_calls == ['print %s' % DAEMON, 'print-disabled system']
+
+
+def test_the_daemon_runs_as_admin_and_answers(host):
+    printed = job(host, DAEMON)
+    assert printed['state'] == 'running'
+    assert process_user(host, printed['pid']) == 'admin'
+    answer = host.check_output("python3 -c 'import socket; print(socket.create_connection((\"127.0.0.1\", 7001)).recv(64).decode().strip())'")
+    assert answer == 'tinyd admin %s' % printed['pid']
+
+
+def test_ollama_starts_at_boot_as_admin(host):
+    info = brew_info(host, 'ollama', sudo=True)
+    assert info['status'] == 'started' and info['user'] == 'admin'
+    assert info['file'] == '/Library/LaunchDaemons/homebrew.mxcl.ollama.plist'
+    assert process_user(host, info['pid']) == 'admin'
+    assert json.loads(host.check_output('curl -sf http://127.0.0.1:11434/api/version'))['version']
+
+
+def test_the_user_agent_needs_a_login(host):
+    info = brew_info(host, 'tinyd')
+    if rebooted(host):
+        # nobody has logged in since the reboot: the LaunchAgent is not running, the daemons are
+        assert not host.file('/var/run/macsim-console.json').exists
+        assert not info['running']
+        assert job(host, 'gui/501/homebrew.mxcl.tinyd') is None
+    else:
+        assert info['running'] and info['file'] == '/Users/admin/Library/LaunchAgents/homebrew.mxcl.tinyd.plist'
+
+
+def test_a_crash_looping_job_fails_the_task_with_its_exit_code(host, run_module):
+    plist = {'ProgramArguments': ['/opt/homebrew/opt/tinyd/bin/tinyd'], 'RunAtLoad': True, 'KeepAlive': True,
+             'EnvironmentVariables': {'TINYD_EXIT': '78'}, 'ThrottleInterval': 1}
+    try:
+        result = run_module('llmhost.macos.launchd_service', {'label': 'com.llmhost.crasher', 'plist': plist,
+                                                              'wait': 3}, become=True)
+        assert result.failed
+        assert 'crash looping' in result['msg'] and result['last_exit_code'] == 78, result
+    finally:
+        assert not run_module('llmhost.macos.launchd_service', {'label': 'com.llmhost.crasher', 'state': 'absent'},
+                              become=True).failed
