@@ -610,9 +610,8 @@ def ensure_model(client, params, check_mode=False, now_year=None):
             result['changed'] = True
             result['actions'].append('delete')
             if not check_mode and not client.delete(name.display):
-                result['changed'] = False  # gone in the meantime
-        result.update(model=model_summary(entry) if entry else None,
-                      diff={'before': before, 'after': {}}, duration=client.clock() - started)
+                result.update(changed=False, actions=[])  # gone in the meantime (404)
+        result.update(model=None, diff={'before': before, 'after': {}}, duration=client.clock() - started)
         return result
 
     pull_opts = dict(insecure=params.get('insecure', False), retries=params.get('retries', 3),

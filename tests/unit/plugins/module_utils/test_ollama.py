@@ -207,8 +207,8 @@ def test_absent_deletes_and_a_missing_model_is_no_change():
     fake = FakeOllama([tags_entry('llama3.2:latest')])
     result = ollama.ensure_model(client_for(fake), params(state='absent'))
     assert fake.paths() == ['GET /api/tags', 'DELETE /api/delete']
-    assert result['changed'] is True and result['model']['name'] == 'llama3.2:latest'
-    assert result['diff']['after'] == {}
+    assert result['changed'] is True and result['model'] is None
+    assert result['diff']['before']['name'] == 'llama3.2:latest' and result['diff']['after'] == {}
     fake.requests.clear()
     result = ollama.ensure_model(client_for(fake), params(state='absent'))
     assert fake.paths() == ['GET /api/tags']
@@ -229,7 +229,7 @@ def test_delete_answered_404_is_no_change():
         return fake.reply(404, {'error': "model 'llama3.2:latest' not found"})
     fake.do_DELETE_api_delete = gone
     result = ollama.ensure_model(client_for(fake), params(state='absent'))
-    assert result['changed'] is False
+    assert result['changed'] is False and result['actions'] == []
 
 
 # ---- pull streams -----------------------------------------------------------------------------------
