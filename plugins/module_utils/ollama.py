@@ -727,6 +727,8 @@ def _ensure_derived(client, name, base, entry, state, parameters, pull_opts, par
                     result['actions'].append('pull %s' % base.display)
                 elif _registry_has_newer(client, base, base_entry, params, result):
                     result['actions'].append('update %s' % base.display)
+                    if show is not None:
+                        reasons.append('base %s would change' % base.display)
             else:
                 old = base_entry.get('digest') if base_entry else None
                 base_entry, base_show = _pull_and_confirm(client, base, pull_opts, result)

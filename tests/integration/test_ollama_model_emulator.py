@@ -250,6 +250,11 @@ def test_a_derived_model_follows_its_updated_base_with_latest(run, emulator):
     assert run(ollama_model, derived(emulator))['actions'] == ['create']
     emulator.set_registry_revision('llama3.3:70b', 2)
     assert not run(ollama_model, derived(emulator))['changed']  # present: the base is not checked
+    emulator.clear_requests()
+    predicted = run(ollama_model, derived(emulator, state='latest', registry_url=emulator.url), check=True)
+    assert predicted['actions'] == ['update llama3.3:70b', 'recreate']
+    assert predicted['reasons'] == ['base llama3.3:70b would change']
+    assert writes(emulator) == []
     result = run(ollama_model, derived(emulator, state='latest'))
     assert result['actions'] == ['update llama3.3:70b', 'recreate']
     assert any(reason.startswith('base llama3.3:70b changed') for reason in result['reasons'])
