@@ -117,6 +117,10 @@ def test_lifecycle(profile, tmp_path):
         assert facts['ansible_user_uid'] == 501 and facts['ansible_user_gid'] == 20
         assert facts['ansible_user_dir'] == '/Users/admin'
         assert facts['ansible_default_ipv4']['address'] == info['address']
+        assert facts['ansible_pkg_mgr'] != 'apt'
+        # Debian's apt-get and ip are hidden on the Macs (the debian profile has them).
+        res = ssh(name, 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin; command -v apt-get ip')
+        assert (res.returncode, res.stdout) == (1, ''), res.stdout + res.stderr
 
         res = ssh(name, 'id -un; id -gn; id -Gn; pmset -g custom')
         assert res.returncode == 0, res.stderr
