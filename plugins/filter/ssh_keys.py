@@ -59,13 +59,13 @@ def ssh_key_problem(line, allowed_types=('ssh-ed25519',)):
 
 
 def merge_authorized_keys(existing, wanted, exclusive=False):
-    """Lines of the new authorized_keys: `wanted` alone when exclusive, else the existing lines (comments
-    dropped) plus every wanted key whose key data is not there yet."""
+    """Lines of the new authorized_keys: `wanted` alone when exclusive, else the existing lines as they are
+    (comments kept, blank lines dropped) plus every wanted key whose key data is not there yet."""
     wanted = [str(line).strip() for line in wanted if str(line).strip()]
     if exclusive:
         return wanted
-    lines = [str(line).strip() for line in existing if str(line).strip() and not str(line).strip().startswith('#')]
-    present = set(ssh_key_blob(line) for line in lines)
+    lines = [str(line).rstrip() for line in existing if str(line).strip()]
+    present = set(ssh_key_blob(line) for line in lines) - set([''])
     for line in wanted:
         blob = ssh_key_blob(line)
         if blob not in present:

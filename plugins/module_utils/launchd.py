@@ -263,13 +263,18 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
     loaded = printed is not None
     status = job_status(printed) if loaded else None
     running = loaded and status['state'] == 'running'
-    old_data = files.read(path) if (definition is not None or state == 'absent' or params.get('plist_path')
-                                    or not loaded) else None
-    job = definition if definition is not None else (load_definition(old_data) if old_data is not None else None)
+    old_data = files.read(path)  # a local read, no launchctl call
+    job = definition
+    if job is None:
+        # the definition launchd has: our file, else the one `launchctl print` says it loaded
+        source = old_data if old_data is not None else (
+            files.read(status['path']) if loaded and status.get('path') else None)
+        job = load_definition(source) if source is not None else None
     on_demand = bool(job) and any(key in job for key in ON_DEMAND_KEYS)
     disabled = None
     if params.get('enabled') is not None:
-        disabled = launchctl.print_disabled(target_domain).get(label, False)
+        # an override wins; without one, the plist's own Disabled key decides (ssh.plist has Disabled true)
+        disabled = launchctl.print_disabled(target_domain).get(label, bool((job or {}).get('Disabled')))
 
     steps = []  # (description, callable), run in order unless in check mode
     diff = {'before': {'loaded': loaded, 'running': running}, 'after': {}}
@@ -304,7 +309,7 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
         if loaded and file_changed:
             steps.append(('bootout', lambda: launchctl.bootout(target)))
         if fresh:
-            steps.append(('bootstrap', lambda: _bootstrap(launchctl, target_domain, label, path)))
+            steps.append(('bootstrap', lambda: _bootstrap(launchctl, target_domain, label, path, job)))
         elif state == 'restarted':
             steps.append(('kickstart -k', lambda: launchctl.kickstart(target, kill=True)))
         elif not running and not on_demand:
@@ -348,12 +353,13 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
     }
 
 
-def _bootstrap(launchctl, target_domain, label, path):
+def _bootstrap(launchctl, target_domain, label, path, job):
     """bootstrap; its exit 5 says nothing, so find out whether the job is disabled and say so."""
     try:
         launchctl.bootstrap(target_domain, path)
     except CommandError as exc:
-        if exc.details.get('rc') == 5 and launchctl.print_disabled(target_domain).get(label):
+        if exc.details.get('rc') == 5 and launchctl.print_disabled(target_domain).get(
+                label, bool((job or {}).get('Disabled'))):
             raise LaunchdError('%s is disabled in %s (launchctl print-disabled), so launchd refused to load it: '
                                'set enabled: true' % (label, target_domain), **exc.details)
         raise

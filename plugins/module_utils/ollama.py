@@ -373,11 +373,15 @@ class Client(object):
         all_headers.update(headers or {})
         return self.transport(method, url or self.url + path, data, all_headers, timeout or self.timeout)
 
-    def _json(self, method, path, body=None, ok=(200,)):
+    def _json(self, method, path, body=None, ok=(200,), empty_ok=False):
         response = self._send(method, path, body)
         document = response.read_json()
         if response.status not in ok:
             raise self._http_error(method, path, response.status, document)
+        if response.status == 200 and not (empty_ok and document is None) and (
+                not isinstance(document, dict) or set(document) == set(['error'])):
+            raise OllamaError('%s %s%s answered 200 without the JSON object Ollama sends: is this an Ollama server?'
+                              % (method, self.url, path), url=self.url + path, body=document)
         return response.status, document
 
     def _http_error(self, method, path, status, document):
@@ -410,7 +414,7 @@ class Client(object):
     # -- writes
     def delete(self, name):
         """True when the model was deleted, False when it was not there (404)."""
-        status, _document = self._json('DELETE', '/api/delete', {'model': name}, ok=(200, 404))
+        status, _document = self._json('DELETE', '/api/delete', {'model': name}, ok=(200, 404), empty_ok=True)
         return status == 200
 
     def load(self, name, keep_alive):
@@ -629,7 +633,8 @@ def ensure_model(client, params, check_mode=False, now_year=None):
         after = _diff_view(after_entry, show, parameters)
 
     if keep_alive is not None:
-        loaded_before, loaded_after = _ensure_loaded(client, name, keep_alive, after_entry is not None, check_mode,
+        replaced = bool(result['actions'])  # pulled, updated or (re)created: a loaded copy is the old one
+        loaded_before, loaded_after = _ensure_loaded(client, name, keep_alive, after_entry, replaced, check_mode,
                                                      result, now_year or datetime.datetime.now().year)
         before['loaded'], after['loaded'] = loaded_before, loaded_after
         result['loaded'] = loaded_after
@@ -732,6 +737,8 @@ def _ensure_derived(client, name, base, entry, state, parameters, pull_opts, par
             else:
                 old = base_entry.get('digest') if base_entry else None
                 base_entry, base_show = _pull_and_confirm(client, base, pull_opts, result)
+                if state == 'latest':
+                    result['digests'] = {'before': old, 'after': base_entry.get('digest')}
                 if base_entry.get('digest') != old:
                     result['actions'].append(('pull %s' if old is None else 'update %s') % base.display)
         if show is not None and state == 'latest' and not check_mode:
@@ -759,11 +766,15 @@ def _ensure_derived(client, name, base, entry, state, parameters, pull_opts, par
     return entry, show, before_show
 
 
-def _ensure_loaded(client, name, keep_alive, present, check_mode, result, now_year):
-    """Load the model (keep_alive != 0) or unload it (0); returns (loaded before, loaded after)."""
+def _ensure_loaded(client, name, keep_alive, entry, replaced, check_mode, result, now_year):
+    """Load the model (keep_alive != 0) or unload it (0); returns (loaded before, loaded after).
+
+    A loaded copy counts only when it is this build: after a pull, an update or a (re)create, or when
+    /api/ps shows another digest, the model is loaded again.
+    """
     api_value, seconds = keep_alive
     loaded = None
-    if present:
+    if entry is not None:
         for model in client.running():
             if same_model(model.get('name') or model.get('model') or '', name):
                 loaded = model
@@ -772,7 +783,9 @@ def _ensure_loaded(client, name, keep_alive, present, check_mode, result, now_ye
         needed = was_loaded
     else:
         forever = was_loaded and _is_forever(loaded.get('expires_at'), now_year)
-        needed = not was_loaded or (seconds < 0) != forever
+        stale = was_loaded and (replaced or (loaded.get('digest') and entry.get('digest')
+                                            and loaded['digest'] != entry['digest']))
+        needed = not was_loaded or stale or (seconds < 0) != forever
     if not needed:
         return was_loaded, was_loaded
     result['actions'].append('unload' if seconds == 0 else 'load')

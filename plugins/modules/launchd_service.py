@@ -181,10 +181,7 @@ from ansible_collections.llmhost.macos.plugins.module_utils.launchd import Launc
 
 
 class HostFiles(object):
-    """Job definition files on the managed host: atomic writes, owner and mode set before the move."""
-
-    def __init__(self, module):
-        self.module = module
+    """Job definition files on the managed host: atomic writes, owner and mode set before the rename."""
 
     def read(self, path):
         try:
@@ -208,7 +205,7 @@ class HostFiles(object):
                 os.chown(temp, 0, 0)  # root:wheel
             else:
                 os.chown(temp, owner_uid, pwd.getpwuid(owner_uid).pw_gid)
-            self.module.atomic_move(temp, path, unsafe_writes=False, keep_dest_attrs=False)
+            os.rename(temp, path)  # same directory: atomic; owner and mode were set on the new file
         finally:
             if os.path.exists(temp):
                 os.unlink(temp)
@@ -243,7 +240,7 @@ def main():
     waiter = watch_for_crash(time.sleep, seconds=params['wait']) if params['wait'] > 0 else None
     try:
         launchctl = Launchctl(module.get_bin_path('launchctl', required=True), module_runner(module))
-        result = ensure_job(launchctl, HostFiles(module), params, uid, home, check_mode=module.check_mode,
+        result = ensure_job(launchctl, HostFiles(), params, uid, home, check_mode=module.check_mode,
                             waiter=waiter, is_root=os.geteuid() == 0)
     except LlmhostError as exc:
         module.fail_json(msg=exc.msg, **exc.details)

@@ -32,7 +32,9 @@ author:
   - llmhost.macos developers (@llmhost)
 attributes:
   check_mode:
-    description: In check mode the module sends only reads (no POST or DELETE) and reports what it would do.
+    description: >-
+      In check mode the module only reads (GET requests, and POST /api/show, which reads a model's details);
+      it sends no pull, create, generate or delete, and reports what it would do.
     support: full
   diff_mode:
     description: With C(--diff) the module returns the model's digest, size, parameters and load state before and after.
@@ -42,7 +44,9 @@ attributes:
     platforms: posix
     support: full
   idempotent:
-    description: A second run with the same arguments reports no change and sends no write.
+    description: >-
+      A second run with the same arguments reports no change and sends no write; with O(state=latest) it asks
+      the server to pull again, which moves no data unless the registry has a newer build.
     support: full
 options:
   name:
@@ -193,8 +197,10 @@ actions:
   elements: str
   sample: [pull, load]
 digests:
-  description: With O(state=latest), the digest before and after the pull (in check mode, the digests the registry's manifest can have).
-  returned: when O(state=latest)
+  description: >-
+    With O(state=latest), the digest before and after the pull; in check mode, the digest before and the digests the
+    registry's manifest can have (when the registry could be read). For a derived model, those of its base.
+  returned: when O(state=latest) and the model or its base was pulled or compared with the registry
   type: dict
   sample:
     before: 2bd5e4b1c6e49fd4e6bd0ef0ccf0ba6ae9d3ae8d7c4cb2b4d9f0e3b4f1a3c2d1

@@ -257,6 +257,7 @@ def test_a_derived_model_follows_its_updated_base_with_latest(run, emulator):
     assert writes(emulator) == []
     result = run(ollama_model, derived(emulator, state='latest'))
     assert result['actions'] == ['update llama3.3:70b', 'recreate']
+    assert result['digests']['after'] == emulator.registry_digest('llama3.3:70b') != result['digests']['before']
     assert any(reason.startswith('base llama3.3:70b changed') for reason in result['reasons'])
     assert not run(ollama_model, derived(emulator, state='latest'))['changed']
 

@@ -89,9 +89,10 @@ class FakeLaunchctl:
         data = self.files.read(path)
         if data is None:
             return 5, '', 'Bootstrap failed: 5: Input/output error\n'
-        label = plistlib.loads(data)['Label']
+        definition = plistlib.loads(data)
+        label = definition['Label']
         target = '%s/%s' % (domain, label)
-        if target in self.jobs or self.disabled.get(domain, {}).get(label):
+        if target in self.jobs or self.disabled.get(domain, {}).get(label, definition.get('Disabled', False)):
             return 5, '', 'Bootstrap failed: 5: Input/output error\n'
         job = self.jobs[target] = {'path': path, 'running': False, 'pid': None, 'exit': None, 'runs': 0,
                                    'definition': plistlib.loads(data)}

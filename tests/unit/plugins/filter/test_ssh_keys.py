@@ -45,6 +45,6 @@ def test_problems(keys):
 def test_merge(keys):
     existing = ['# managed by hand', keys['rsa'], '', keys['ed25519'].rsplit(' ', 1)[0] + ' old-comment']
     merged = ssh_keys.merge_authorized_keys(existing, [keys['ed25519'], keys['ecdsa']])
-    assert merged == [keys['rsa'], keys['ed25519'].rsplit(' ', 1)[0] + ' old-comment', keys['ecdsa']]
+    assert merged == ['# managed by hand', keys['rsa'], keys['ed25519'].rsplit(' ', 1)[0] + ' old-comment', keys['ecdsa']]
     assert ssh_keys.merge_authorized_keys(existing, [keys['ed25519']], exclusive=True) == [keys['ed25519']]
     assert ssh_keys.merge_authorized_keys([], [keys['ed25519'], keys['ed25519']]) == [keys['ed25519']]

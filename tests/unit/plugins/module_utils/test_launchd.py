@@ -348,3 +348,28 @@ def test_an_on_demand_job_is_started_when_loaded():
     result = run(files, launchctl, **kw)
     assert not result['changed']
     assert [argv[1] for argv in launchctl.calls] == ['print', 'print-disabled']
+
+
+def test_a_plist_disabled_by_its_own_key_is_enabled_when_asked():
+    """No override yet: launchd goes by the plist's Disabled key (Apple's ssh.plist ships Disabled true)."""
+    files, launchctl = host()
+    result = run(files, launchctl, plist=dict(JOB, Disabled=True), enabled=True)
+    assert result['actions'] == ['write %s' % PATH, 'enable', 'bootstrap']
+    assert result['state'] == 'running'
+
+
+def test_a_plist_disabled_by_its_own_key_is_named_when_bootstrap_fails():
+    files, launchctl = host()
+    with pytest.raises(LaunchdError) as excinfo:
+        run(files, launchctl, plist=dict(JOB, Disabled=True))
+    assert 'is disabled in system (launchctl print-disabled)' in excinfo.value.msg
+
+
+def test_a_loaded_scheduled_job_managed_by_label_is_not_run_again():
+    """A StartCalendarInterval job is loaded and idle between runs: `started` must not kickstart it."""
+    files, launchctl = host()
+    plist = {'ProgramArguments': ['/usr/local/bin/backup'], 'StartCalendarInterval': {'Hour': 3}}
+    assert run(files, launchctl, plist=plist)['actions'] == ['write %s' % PATH, 'bootstrap']
+    launchctl.calls.clear()
+    result = run(files, launchctl, plist=None)
+    assert result['actions'] == [] and launchctl.writes() == []

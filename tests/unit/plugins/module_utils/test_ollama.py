@@ -366,10 +366,16 @@ def test_latest_in_check_mode_compares_with_the_registry_manifest():
     result = ollama.ensure_model(client_for(fake), params(state='latest'), check_mode=True)
     assert result['changed'] is False
     assert fake.requests[-1]['url'] == url
-    fake.manifests[url] = b'{"schemaVersion":2,"layers":[{"digest":"sha256:new"}]}'
+    mirror = 'http://mirror:5000/v2/library/llama3.2/manifests/latest'
+    fake.manifests[mirror] = b'{"schemaVersion":2,"layers":[{"digest":"sha256:new"}]}'
     result = ollama.ensure_model(client_for(fake), params(state='latest', registry_url='http://mirror:5000'),
                                  check_mode=True)
-    assert fake.requests[-1]['url'] == 'http://mirror:5000/v2/library/llama3.2/manifests/latest'
+    assert fake.requests[-1]['url'] == mirror
+    assert result['changed'] is True and result['actions'] == ['update'] and 'warnings' not in result
+    assert entry['digest'] not in result['digests']['registry']
+    del fake.manifests[mirror]  # the registry cannot be read: an update is assumed, with a warning
+    result = ollama.ensure_model(client_for(fake), params(state='latest', registry_url='http://mirror:5000'),
+                                 check_mode=True)
     assert result['changed'] is True and 'Could not read the registry manifest' in result['warnings'][0]
     assert fake.writes() == []
 
@@ -500,3 +506,35 @@ def test_stream_reader_reports_garbage():
     body = timeout_body([{'status': 'pulling manifest'}])
     with pytest.raises(StreamBroken):
         list(ollama._lines(Response(200, body), Clock(), 10))
+
+
+def test_a_recreated_model_is_loaded_again():
+    """The copy in memory is the old build: a preload after a recreate or update must load the new one."""
+    fake = FakeOllama([tags_entry('llama3.3:70b')])
+    kw = dict(name='llama3.3-128k:70b', from_='llama3.3:70b', keep_alive=-1)
+    assert ollama.ensure_model(client_for(fake), params(parameters={'num_ctx': 131072}, **kw),
+                               now_year=2026)['actions'] == ['create', 'load']
+    result = ollama.ensure_model(client_for(fake), params(parameters={'num_ctx': 65536}, **kw), now_year=2026)
+    assert result['actions'] == ['recreate', 'load']
+    assert fake.running[0]['digest'] == fake.models['llama3.3-128k:70b']['digest']
+    assert ollama.ensure_model(client_for(fake), params(parameters={'num_ctx': 65536}, **kw),
+                               now_year=2026)['actions'] == []
+
+
+def test_a_loaded_copy_of_another_build_is_replaced():
+    fake = FakeOllama([tags_entry('llama3.2:latest')])
+    ollama.ensure_model(client_for(fake), params(keep_alive=-1), now_year=2026)
+    fake.running[0]['digest'] = 'f' * 64  # what a pull by someone else leaves behind
+    assert ollama.ensure_model(client_for(fake), params(keep_alive=-1), now_year=2026)['actions'] == ['load']
+
+
+def test_a_server_that_is_not_ollama_fails_clearly():
+    fake = FakeOllama()
+    fake.do_GET_api_tags = lambda body: fake.reply(200, raw=b'<html>router login</html>')
+    with pytest.raises(OllamaError) as excinfo:
+        ollama.ensure_model(client_for(fake), params())
+    assert excinfo.value.msg == ('GET http://127.0.0.1:11434/api/tags answered 200 without the JSON object Ollama '
+                                 'sends: is this an Ollama server?')
+    fake.do_GET_api_tags = lambda body: fake.reply(200, raw=b'')
+    with pytest.raises(OllamaError):
+        ollama.ensure_model(client_for(fake), params())

@@ -23,7 +23,7 @@ JOB = {'ProgramArguments': ['/opt/homebrew/bin/ollama', 'serve'], 'RunAtLoad': T
 def host(monkeypatch):
     files = FakeFiles()
     launchctl = FakeLaunchctl(files)
-    monkeypatch.setattr(launchd_service, 'HostFiles', lambda module: files)
+    monkeypatch.setattr(launchd_service, 'HostFiles', lambda: files)
     monkeypatch.setattr(launchd_service.pwd, 'getpwuid', lambda uid: USERS[uid])
     monkeypatch.setattr(launchd_service.os, 'geteuid', lambda: 0)
     monkeypatch.setattr(launchd_service.os, 'getuid', lambda: 0)
@@ -95,11 +95,7 @@ def test_host_files_write_atomically_with_owner_and_mode(tmp_path, monkeypatch):
     monkeypatch.setattr(launchd_service.os, 'chown', lambda path, uid, gid: chowned.append((os.path.basename(path), uid, gid)))
     monkeypatch.setattr(launchd_service.pwd, 'getpwuid', lambda uid: USERS[uid])
 
-    class Module:
-        def atomic_move(self, src, dest, unsafe_writes=False, keep_dest_attrs=True):
-            assert keep_dest_attrs is False
-            os.rename(src, dest)
-    files = launchd_service.HostFiles(Module())
+    files = launchd_service.HostFiles()
     target = tmp_path / 'LaunchAgents' / 'com.x.plist'
     files.write(str(target), b'<plist/>', 501)
     assert target.read_bytes() == b'<plist/>'
