@@ -783,8 +783,9 @@ def _ensure_loaded(client, name, keep_alive, entry, replaced, check_mode, result
         needed = was_loaded
     else:
         forever = was_loaded and _is_forever(loaded.get('expires_at'), now_year)
-        stale = was_loaded and (replaced or (loaded.get('digest') and entry.get('digest')
-                                            and loaded['digest'] != entry['digest']))
+        other_build = bool(loaded.get('digest') and entry.get('digest')) and loaded['digest'] != entry['digest'] \
+            if was_loaded else False
+        stale = was_loaded and (replaced or other_build)
         needed = not was_loaded or stale or (seconds < 0) != forever
     if not needed:
         return was_loaded, was_loaded
