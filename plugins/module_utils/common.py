@@ -45,6 +45,16 @@ def module_runner(module):
     return run
 
 
+def exit_with_result(module, result):
+    """exit_json with a planner's result: its warnings through module.warn, its diff only in diff mode."""
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    diff = result.pop('diff', None)
+    if module._diff and diff is not None:
+        result['diff'] = diff
+    module.exit_json(**result)
+
+
 def coerce_switch(value):
     """Return 1 or 0 for an on/off value (bool, 0/1, or on/off/yes/no/true/false); None if invalid."""
     if isinstance(value, bool):

@@ -358,6 +358,8 @@ class Client(object):
     """
 
     def __init__(self, url, transport, timeout=30, slow_timeout=300, clock=time.monotonic, sleep=time.sleep):
+        if not str(url).startswith(('http://', 'https://')):
+            raise OllamaError('url: expects http://HOST:PORT or https://..., got %r' % (url,))
         self.url = url.rstrip('/')
         self.transport = transport
         self.timeout = timeout

@@ -119,7 +119,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmhost.macos.plugins.module_utils.brew import BREW_ENV, Brew, ensure_service, validate_params
-from ansible_collections.llmhost.macos.plugins.module_utils.common import C_LOCALE, LlmhostError
+from ansible_collections.llmhost.macos.plugins.module_utils.common import C_LOCALE, LlmhostError, exit_with_result
 
 
 def main():
@@ -153,12 +153,7 @@ def main():
                                 gui_session=gui_session)
     except LlmhostError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    diff = result.pop('diff')
-    if module._diff:
-        result['diff'] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == '__main__':

@@ -176,7 +176,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError, module_runner
+from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError, exit_with_result, module_runner
 from ansible_collections.llmhost.macos.plugins.module_utils.launchd import Launchctl, ensure_job, watch_for_crash
 
 
@@ -244,10 +244,7 @@ def main():
                             waiter=waiter, is_root=os.geteuid() == 0)
     except LlmhostError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
-    diff = result.pop('diff')
-    if module._diff:
-        result['diff'] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == '__main__':

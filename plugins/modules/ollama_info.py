@@ -124,10 +124,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if not params['url'].startswith(('http://', 'https://')):
-        module.fail_json(msg='url: expects http://HOST:PORT or https://..., got %r' % params['url'])
-    client = Client(params['url'], urls_transport(open_url, params['validate_certs']), timeout=params['timeout'])
     try:
+        client = Client(params['url'], urls_transport(open_url, params['validate_certs']), timeout=params['timeout'])
         result = gather_info(client)
     except OllamaError as exc:
         module.fail_json(msg=exc.msg, **exc.details)

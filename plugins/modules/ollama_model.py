@@ -240,6 +240,8 @@ duration:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.llmhost.macos.plugins.module_utils.common import exit_with_result
+
 from ansible_collections.llmhost.macos.plugins.module_utils.ollama import (
     Client,
     OllamaError,
@@ -269,20 +271,13 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if not params['url'].startswith(('http://', 'https://')):
-        module.fail_json(msg='url: expects http://HOST:PORT or https://..., got %r' % params['url'])
-    client = Client(params['url'], urls_transport(open_url, params['validate_certs']), timeout=params['timeout'],
-                    slow_timeout=params['stall_timeout'])
     try:
+        client = Client(params['url'], urls_transport(open_url, params['validate_certs']), timeout=params['timeout'],
+                        slow_timeout=params['stall_timeout'])
         result = ensure_model(client, params, check_mode=module.check_mode)
     except OllamaError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
-    for warning in result.pop('warnings', []):
-        module.warn(warning)
-    diff = result.pop('diff')
-    if module._diff:
-        result['diff'] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == '__main__':

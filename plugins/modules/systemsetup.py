@@ -104,7 +104,7 @@ unsupported:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError, module_runner
+from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError, exit_with_result, module_runner
 from ansible_collections.llmhost.macos.plugins.module_utils.systemsetup import (
     Systemsetup,
     ensure,
@@ -131,12 +131,7 @@ def main():
         )
     except LlmhostError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    diff = result.pop('diff')
-    if module._diff:
-        result['diff'] = diff
-    module.exit_json(**result)
+    exit_with_result(module, result)
 
 
 if __name__ == '__main__':
