@@ -11,12 +11,9 @@ import sys
 
 import pytest
 
-MACSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'macsim')
-ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
+from e2e_support import ANSIBLE, E2E_ONLY, MACSIM, leftovers, macsim
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get('MACSIM_E2E') != '1' or os.geteuid() != 0,
-    reason='end-to-end macsim tests need root and MACSIM_E2E=1')
+pytestmark = E2E_ONLY
 
 EXPECTED = {
     'mac-studio': {'memtotal_mb': 131072, 'model': 'Mac16,9', 'chip': 'Apple M4 Max'},
@@ -24,45 +21,8 @@ EXPECTED = {
 }
 
 
-def macsim(*args, **kw):
-    check = kw.pop('check', True)
-    proc = subprocess.run([sys.executable, MACSIM] + list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=180, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError('macsim %s failed: %s' % (' '.join(args), proc.stderr))
-    return proc
-
-
 def ssh(name, command):
     return macsim('ssh', name, '--', command, check=False)
-
-
-def leftovers(name, meta):
-    """Everything `down` must have removed."""
-    found = []
-    if os.path.exists('/run/netns/' + meta['netns']):
-        found.append('netns')
-    for link in (meta['veth_host'], meta['veth_peer']):
-        if os.path.exists('/sys/class/net/' + link):
-            found.append(link)
-    with open('/proc/self/mountinfo') as f:
-        if meta['instance_dir'] in f.read():
-            found.append('mount')
-    if meta.get('pidns'):
-        for pid in os.listdir('/proc'):
-            if pid.isdigit():
-                try:
-                    if os.readlink('/proc/%s/ns/pid' % pid) == meta['pidns']:
-                        found.append('pid %s' % pid)
-                except OSError:
-                    pass
-    if meta.get('pid') and os.path.exists('/proc/%d' % meta['pid']):
-        with open('/proc/%d/stat' % meta['pid']) as f:
-            if ' Z ' not in f.read():
-                found.append('nspawn')
-    if os.path.exists(meta['instance_dir']):
-        found.append('instance dir')
-    return found
 
 
 def read_meta(info):
@@ -150,7 +110,7 @@ def test_lifecycle(profile, tmp_path):
     finally:
         down = json.loads(macsim('down', name).stdout)
     assert down == {'name': name, 'removed': True}
-    assert leftovers(name, meta) == []
+    assert leftovers(meta) == []
     assert json.loads(macsim('down', name).stdout) == {'name': name, 'removed': False}  # idempotent
 
 
@@ -180,4 +140,4 @@ def test_two_instances_at_once():
         for name in names:
             macsim('down', name)
     for meta in metas:
-        assert leftovers(meta['name'], meta) == []
+        assert leftovers(meta) == []

@@ -9,31 +9,18 @@ the ssh_hardening role closes is shown to work here first, with real clients fro
 import json
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 
-MACSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'macsim')
-ANSIBLE = os.path.join(os.path.dirname(sys.executable), 'ansible')
+from e2e_support import ANSIBLE, E2E_ONLY, leftovers, macsim
+
 NAME = 'deb-e2e'
 DEBIAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 MAC_TOOLS = ['pmset', 'systemsetup', 'sw_vers', 'launchctl', 'brew', 'ollama', 'system_profiler',
              'vm_stat', 'ifconfig', 'route', 'macsim-session']
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get('MACSIM_E2E') != '1' or os.geteuid() != 0,
-    reason='end-to-end macsim tests need root and MACSIM_E2E=1')
-
-
-def macsim(*args, **kw):
-    check = kw.pop('check', True)
-    proc = subprocess.run([sys.executable, MACSIM] + list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=180, check=False, **kw)
-    if check and proc.returncode != 0:
-        raise AssertionError('macsim %s failed (%d): %s%s' % (' '.join(args), proc.returncode, proc.stdout,
-                                                              proc.stderr))
-    return proc
+pytestmark = E2E_ONLY
 
 
 def root(command):
@@ -73,29 +60,6 @@ def admin(info, command):
     res = client(info, 'admin', command, key=info['identity_file'])
     assert res.returncode == 0, '%s: %s%s' % (command, res.stdout, res.stderr)
     return res.stdout
-
-
-def leftovers(meta):
-    """Everything `down` must have removed (as in test_e2e.py)."""
-    found = []
-    if os.path.exists('/run/netns/' + meta['netns']):
-        found.append('netns')
-    for link in (meta['veth_host'], meta['veth_peer']):
-        if os.path.exists('/sys/class/net/' + link):
-            found.append(link)
-    with open('/proc/self/mountinfo') as f:
-        if meta['instance_dir'] in f.read():
-            found.append('mount')
-    for pid in os.listdir('/proc'):
-        if pid.isdigit() and meta.get('pidns'):
-            try:
-                if os.readlink('/proc/%s/ns/pid' % pid) == meta['pidns']:
-                    found.append('pid %s' % pid)
-            except OSError:
-                pass
-    if os.path.exists(meta['instance_dir']):
-        found.append('instance dir')
-    return found
 
 
 def run_ansible(info, tmp_path, *args):

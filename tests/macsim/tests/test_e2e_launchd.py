@@ -9,30 +9,17 @@ import json
 import os
 import plistlib
 import re
-import subprocess
-import sys
 import time
 
 import pytest
 
-MACSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'macsim')
+from e2e_support import E2E_ONLY, macsim
+
 NAME = 'ld-e2e'
 BREW = '/opt/homebrew/bin/brew'
 EIO_HINT = 'Bootstrap failed: 5: Input/output error\nTry re-running the command as root for richer errors.\n'
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get('MACSIM_E2E') != '1' or os.geteuid() != 0,
-    reason='end-to-end macsim tests need root and MACSIM_E2E=1')
-
-
-def macsim(*args, **kw):
-    check = kw.pop('check', True)
-    proc = subprocess.run([sys.executable, MACSIM] + list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, timeout=180, check=False, **kw)
-    if check and proc.returncode != 0:
-        raise AssertionError('macsim %s failed (%d): %s%s' % (' '.join(args), proc.returncode, proc.stdout,
-                                                              proc.stderr))
-    return proc
+pytestmark = E2E_ONLY
 
 
 def ssh(command, stdin=None):
