@@ -36,13 +36,50 @@ class CommandError(LlmhostError):
         super(CommandError, self).__init__(msg, cmd=list(argv), rc=rc, stdout=stdout, stderr=stderr)
 
 
-def module_runner(module):
-    """Return run(argv) -> (rc, stdout, stderr) for an AnsibleModule, with a C locale."""
+def module_runner(module, environ=None):
+    """Return run(argv) -> (rc, stdout, stderr) for an AnsibleModule, with a C locale.
+
+    This is how every llmhost.macos module runs a command: an argv list (never a shell), the C
+    locale the parsers expect, plus `environ` (for example Homebrew's HOMEBREW_NO_AUTO_UPDATE).
+    """
+    update = dict(C_LOCALE, **(environ or {}))
 
     def run(argv):
-        return module.run_command(list(argv), environ_update=dict(C_LOCALE))
+        return module.run_command(list(argv), environ_update=dict(update))
 
     return run
+
+
+class Command(object):
+    """One binary run through an injected run(argv) -> (rc, stdout, stderr).
+
+    The tool wrappers (Pmset, Systemsetup, Launchctl, Brew, sshd) subclass it, so every command
+    failure is reported the same way: the argv, the exit status and what the tool said.
+    """
+
+    def __init__(self, path, run):
+        self.path = path
+        self.run = run
+
+    def call(self, *args):
+        """(argv, rc, stdout, stderr) of `path args...`; never raises for an exit status."""
+        argv = [self.path] + list(args)
+        rc, out, err = self.run(argv)
+        return argv, rc, out, err
+
+    def check(self, *args, **kwargs):
+        """stdout of `path args...`; CommandError when the exit status is not in `ok` (default 0)."""
+        ok = kwargs.pop('ok', (0,))
+        argv, rc, out, err = self.call(*args)
+        if rc not in ok:
+            raise command_failed(argv, rc, out, err)
+        return out
+
+
+def command_failed(argv, rc, out, err):
+    """The CommandError for a command that exited with `rc`: `ARGV failed (exit N): MESSAGE`."""
+    message = (err or out or '').strip() or 'no output'
+    return CommandError('%s failed (exit %d): %s' % (' '.join(argv), rc, message), argv, rc, out, err)
 
 
 def exit_with_result(module, result):

@@ -23,10 +23,11 @@ __metaclass__ = type
 import re
 
 from ansible_collections.llmhost.macos.plugins.module_utils.common import (
-    CommandError,
+    Command,
     LlmhostError,
     coerce_count,
     coerce_switch,
+    command_failed,
 )
 
 # power_source option -> (profile header printed by pmset, pmset flag)
@@ -271,56 +272,51 @@ def warnings_from(stdout, stderr):
     return [warning for warning in warnings if warning.startswith('Warning')]
 
 
-class Pmset(object):
+class Pmset(Command):
     """Reads and writes pmset through an injected runner: run(argv) -> (rc, stdout, stderr)."""
 
-    def __init__(self, pmset_path, run):
-        self.path = pmset_path
-        self.run = run
-
-    def _read(self, *args):
-        argv = [self.path] + list(args)
-        rc, stdout, stderr = self.run(argv)
-        if rc != 0:
-            raise CommandError('%s failed: %s' % (' '.join(argv), (stderr or stdout).strip()), argv, rc, stdout, stderr)
-        return stdout
-
     def read_profiles(self):
-        return parse_custom(self._read('-g', 'custom'))
+        return parse_custom(self.check('-g', 'custom'))
 
     def read_capabilities(self):
-        return parse_capabilities(self._read('-g', 'cap'))
+        return parse_capabilities(self.check('-g', 'cap'))
 
     def write(self, argv):
-        rc, stdout, stderr = self.run(argv)
+        argv, rc, stdout, stderr = self.call(*argv[1:])
         if _ROOT_MSG in stdout or _ROOT_MSG in stderr:
             raise PmsetError('pmset must be run as root to change settings: use become: true',
                              cmd=argv, rc=rc, stdout=stdout, stderr=stderr)
         if rc != 0:
-            message = (stderr or stdout).strip() or 'exit status %d' % rc
-            raise CommandError('%s failed: %s' % (' '.join(argv), message), argv, rc, stdout, stderr)
+            raise command_failed(argv, rc, stdout, stderr)
         return warnings_from(stdout, stderr)
 
 
-def ensure(pmset, wanted, power_source='all', ignore_unsupported=False, check_mode=False, is_root=True):
+def ensure(pmset, wanted, power_source='all', ignore_unsupported=False, check_mode=False, is_root=True, optional=()):
     """Bring the host's pmset settings to `wanted` (already normalized); return a result dict.
 
+    optional: settings skipped without a word when this Mac lacks them (the caller looks at the
+    result's `unsupported` and decides), whatever ignore_unsupported says.
     Cost: one `pmset -g custom` when nothing differs.  When something differs: `pmset -g cap`,
     one write, one `pmset -g custom` to read back.
     """
     warnings = []
+    skipped = []
+    optional = set(canonical_name(name) for name in optional)
     profiles = pmset.read_profiles()
     changes = differences(profiles, wanted, power_source)
     argv = None
     if changes:
         unsupported = unsupported_settings(wanted, pmset.read_capabilities())
-        described = ', '.join(unsupported[name] for name in sorted(unsupported))
-        if unsupported and not ignore_unsupported:
+        fatal = dict((name, text) for name, text in unsupported.items() if name not in optional)
+        described = ', '.join(fatal[name] for name in sorted(fatal))
+        if fatal and not ignore_unsupported:
             raise PmsetError('Not supported by this Mac (absent from pmset -g cap): %s. '
                              'Set ignore_unsupported=true to skip them with a warning.' % described,
-                             unsupported=sorted(unsupported))
-        if unsupported:
+                             unsupported=sorted(fatal))
+        if fatal:
             warnings.append('Skipped settings this Mac does not support (absent from pmset -g cap): %s' % described)
+        if unsupported:
+            skipped = sorted(unsupported)
             wanted = dict((name, value) for name, value in wanted.items() if name not in unsupported)
             changes = [change for change in changes if change['setting'] not in unsupported]
     after = apply_changes(profiles, changes)
@@ -343,6 +339,7 @@ def ensure(pmset, wanted, power_source='all', ignore_unsupported=False, check_mo
         'changed': bool(changes),
         'changes': changes,
         'command': argv,
+        'unsupported': skipped,
         'settings': after,
         'diff': {'before': by_key(profiles), 'after': after},
         'warnings': warnings,

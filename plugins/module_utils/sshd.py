@@ -21,7 +21,7 @@ import os
 import re
 import shlex
 
-from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError
+from ansible_collections.llmhost.macos.plugins.module_utils.common import Command, LlmhostError
 
 # Keywords sshd accepts many times, each adding to the value (the rest: first one wins).
 MULTI_VALUE = frozenset(['hostkey', 'hostcertificate', 'listenaddress', 'port', 'acceptenv', 'setenv',
@@ -34,6 +34,8 @@ ALIASES = {
     'dsaauthentication': 'pubkeyauthentication',
 }
 _BOOL_WORDS = {'yes': 'yes', 'no': 'no', 'true': 'yes', 'false': 'no'}
+# The connection properties `sshd -T -C` takes, in the order sshd documents them.
+MATCH_KEYS = ('user', 'host', 'addr', 'laddr', 'lport', 'rdomain')
 
 
 class SshdError(LlmhostError):
@@ -157,3 +159,33 @@ def explain(problems, entries, ours):
             where = 'set by %s line %d' % (source[0], source[1])
         messages.append('%s is %s, wanted %s: %s' % (keyword, problem['effective'], wanted, where))
     return messages
+
+
+class Sshd(Command):
+    """sshd through an injected run(argv) -> (rc, stdout, stderr)."""
+
+    def effective(self, config, match=None):
+        """`sshd -T -f CONFIG [-C user=...,addr=...]` parsed: what a connection like `match` gets."""
+        args = ['-T', '-f', config]
+        if match:
+            args += ['-C', ','.join('%s=%s' % (key, match[key]) for key in MATCH_KEYS if key in match)]
+        return parse_effective(self.check(*args))
+
+
+def check_config(sshd, expect, config, match=None, ours=None, read=None, glob=None):
+    """sshd_check: the effective values of the `expect` keywords, or SshdError naming, for each
+    one that differs, the file and line that set it (read/glob look at the files only then)."""
+    match = match or {}
+    unknown = sorted(set(match) - set(MATCH_KEYS))
+    if unknown:
+        raise SshdError('match: unknown keys %s (use %s)' % (', '.join(unknown), ', '.join(MATCH_KEYS)))
+    effective = sshd.effective(config, match)
+    problems = differences(expect, effective)
+    wanted_keys = sorted(set(ALIASES.get(key.lower(), key.lower()) for key in expect))
+    shown = dict((key, effective.get(key)) for key in wanted_keys)
+    if problems:
+        entries = read_directives(config, read, glob, base_dir=os.path.dirname(config))
+        messages = explain(problems, entries, ours or config)
+        raise SshdError('sshd does not have the wanted configuration: %s' % '; '.join(messages),
+                        problems=problems, effective=shown)
+    return {'changed': False, 'effective': shown}

@@ -25,9 +25,11 @@ __metaclass__ = type
 import re
 
 from ansible_collections.llmhost.macos.plugins.module_utils.common import (
+    Command,
     LlmhostError,
     coerce_count,
     coerce_switch,
+    command_failed,
 )
 
 SWITCH = 'switch'
@@ -130,24 +132,21 @@ def display(name, value):
     return value
 
 
-class Systemsetup(object):
-    """systemsetup through an injected runner: run(argv) -> (rc, stdout, stderr)."""
+class Systemsetup(Command):
+    """systemsetup through an injected runner: run(argv) -> (rc, stdout, stderr).
 
-    def __init__(self, path, run):
-        self.path = path
-        self.run = run
+    Its exit status is not trusted for reads (see above): the text decides.
+    """
 
     def get(self, name):
-        rc, stdout, stderr = self.run([self.path, '-get' + name])
+        _argv, _rc, stdout, stderr = self.call('-get' + name)
         return parse_value(name, stdout + stderr)
 
     def set(self, name, value):
-        argv = set_argv(self.path, name, value)
-        rc, stdout, stderr = self.run(argv)
+        argv, rc, stdout, stderr = self.call(*set_argv(self.path, name, value)[1:])
         check_output(name, stdout + stderr)
         if rc != 0:
-            raise SystemsetupError('%s failed (exit status %d): %s' % (' '.join(argv), rc, (stderr or stdout).strip()),
-                                   cmd=argv, rc=rc, stdout=stdout, stderr=stderr)
+            raise command_failed(argv, rc, stdout, stderr)
 
 
 def ensure(systemsetup, wanted, ignore_unsupported=False, check_mode=False):

@@ -25,26 +25,12 @@ attributes:
   diff_mode:
     description: Nothing changes, so there is no diff.
     support: none
-  platform:
-    description: The module talks HTTP to the Ollama server; it runs wherever the server is reachable.
-    platforms: posix
-    support: full
   idempotent:
     description: The module never changes anything.
     support: full
-options:
-  url:
-    description: Base URL of the Ollama server.
-    type: str
-    default: http://127.0.0.1:11434
-  timeout:
-    description: Seconds to wait for the server to accept a connection and answer each request.
-    type: float
-    default: 30
-  validate_certs:
-    description: Verify the TLS certificate of an C(https) O(url).
-    type: bool
-    default: true
+extends_documentation_fragment:
+  - llmhost.macos.ollama
+options: {}
 seealso:
   - module: llmhost.macos.ollama_model
 '''
@@ -106,28 +92,22 @@ running:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.llmhost.macos.plugins.module_utils.ollama import (
+from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama import gather_info
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import (
+    CONNECTION_ARGUMENT_SPEC,
     Client,
-    OllamaError,
-    gather_info,
     urls_transport,
 )
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            url=dict(type='str', default='http://127.0.0.1:11434'),
-            timeout=dict(type='float', default=30),
-            validate_certs=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=dict(CONNECTION_ARGUMENT_SPEC), supports_check_mode=True)
     params = module.params
     try:
         client = Client(params['url'], urls_transport(open_url, params['validate_certs']), timeout=params['timeout'])
         result = gather_info(client)
-    except OllamaError as exc:
+    except LlmhostError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     module.exit_json(changed=False, **result)
 

@@ -39,15 +39,13 @@ attributes:
   diff_mode:
     description: With C(--diff) the module returns the model's digest, size, parameters and load state before and after.
     support: full
-  platform:
-    description: The module talks HTTP to the Ollama server; it runs wherever the server is reachable.
-    platforms: posix
-    support: full
   idempotent:
     description: >-
       A second run with the same arguments reports no change and sends no write; with O(state=latest) it asks
       the server to pull again, which moves no data unless the registry has a newer build.
     support: full
+extends_documentation_fragment:
+  - llmhost.macos.ollama
 options:
   name:
     description:
@@ -91,10 +89,6 @@ options:
       - Idempotent through C(GET /api/ps) (a model loaded already is not loaded again, except to switch between
         a finite time and forever).
     type: raw
-  url:
-    description: Base URL of the Ollama server.
-    type: str
-    default: http://127.0.0.1:11434
   timeout:
     description:
       - Seconds to wait for the server to accept a connection and answer a request. An unreachable server fails
@@ -121,10 +115,6 @@ options:
       - Base URL of the registry whose manifest O(state=latest) compares with in check mode, for a mirror.
         By default C(https://) plus the host part of O(name) (C(registry.ollama.ai)).
     type: str
-  validate_certs:
-    description: Verify the TLS certificate of an C(https) O(url) or registry.
-    type: bool
-    default: true
 notes:
   - O(keep_alive) only says how long the model stays loaded after this task; a restart of the server unloads it,
     and the next run of the task loads it again.
@@ -240,42 +230,37 @@ duration:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.llmhost.macos.plugins.module_utils.common import exit_with_result
-
-from ansible_collections.llmhost.macos.plugins.module_utils.ollama import (
+from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError, exit_with_result
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama import ensure_model
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import (
+    CONNECTION_ARGUMENT_SPEC,
     Client,
-    OllamaError,
-    ensure_model,
     urls_transport,
 )
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            state=dict(type='str', default='present', choices=['present', 'absent', 'latest']),
-            parameters=dict(type='dict'),
-            system=dict(type='str'),
-            template=dict(type='str'),
-            keep_alive=dict(type='raw'),
-            url=dict(type='str', default='http://127.0.0.1:11434'),
-            timeout=dict(type='float', default=30),
-            retries=dict(type='int', default=3),
-            stall_timeout=dict(type='float', default=300),
-            insecure=dict(type='bool', default=False),
-            registry_url=dict(type='str'),
-            validate_certs=dict(type='bool', default=True),
-            **{'from': dict(type='str')}
-        ),
-        supports_check_mode=True,
+    argument_spec = dict(CONNECTION_ARGUMENT_SPEC)
+    argument_spec.update(
+        name=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent', 'latest']),
+        parameters=dict(type='dict'),
+        system=dict(type='str'),
+        template=dict(type='str'),
+        keep_alive=dict(type='raw'),
+        retries=dict(type='int', default=3),
+        stall_timeout=dict(type='float', default=300),
+        insecure=dict(type='bool', default=False),
+        registry_url=dict(type='str'),
+        **{'from': dict(type='str')}
     )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     try:
         client = Client(params['url'], urls_transport(open_url, params['validate_certs']), timeout=params['timeout'],
                         slow_timeout=params['stall_timeout'])
         result = ensure_model(client, params, check_mode=module.check_mode)
-    except OllamaError as exc:
+    except LlmhostError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     exit_with_result(module, result)
 

@@ -86,20 +86,11 @@ effective:
 '''
 
 import glob
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.llmhost.macos.plugins.module_utils.common import C_LOCALE
-from ansible_collections.llmhost.macos.plugins.module_utils.sshd import (
-    ALIASES,
-    differences,
-    explain,
-    parse_effective,
-    read_directives,
-)
-
-_MATCH_KEYS = ('user', 'host', 'addr', 'laddr', 'lport', 'rdomain')
+from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError, exit_with_result, module_runner
+from ansible_collections.llmhost.macos.plugins.module_utils.sshd import Sshd, check_config
 
 
 def read_text(path):
@@ -122,29 +113,14 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    match = params['match'] or {}
-    unknown = sorted(set(match) - set(_MATCH_KEYS))
-    if unknown:
-        module.fail_json(msg='match: unknown keys %s (use %s)' % (', '.join(unknown), ', '.join(_MATCH_KEYS)))
-    sshd = params['sshd'] or module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin'])
-    argv = [sshd, '-T', '-f', params['config']]
-    if match:
-        argv += ['-C', ','.join('%s=%s' % (key, match[key]) for key in _MATCH_KEYS if key in match)]
-    rc, out, err = module.run_command(argv, environ_update=dict(C_LOCALE))
-    if rc != 0:
-        module.fail_json(msg='%s failed (exit %d): %s' % (' '.join(argv), rc, (err or out).strip()), rc=rc,
-                         stdout=out, stderr=err, cmd=argv)
-    effective = parse_effective(out)
-    problems = differences(params['expect'], effective)
-    wanted_keys = sorted(set(ALIASES.get(key.lower(), key.lower()) for key in params['expect']))
-    shown = dict((key, effective.get(key)) for key in wanted_keys)
-    if problems:
-        entries = read_directives(params['config'], read_text, glob.glob,
-                                  base_dir=os.path.dirname(params['config']))
-        messages = explain(problems, entries, params['ours'] or params['config'])
-        module.fail_json(msg='sshd does not have the wanted configuration: %s' % '; '.join(messages),
-                         problems=problems, effective=shown)
-    module.exit_json(changed=False, effective=shown)
+    try:
+        sshd = Sshd(params['sshd'] or module.get_bin_path('sshd', required=True, opt_dirs=['/usr/sbin']),
+                    module_runner(module))
+        result = check_config(sshd, params['expect'], params['config'], match=params['match'], ours=params['ours'],
+                              read=read_text, glob=glob.glob)
+    except LlmhostError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    exit_with_result(module, result)
 
 
 if __name__ == '__main__':

@@ -23,19 +23,12 @@ description:
 author:
   - llmhost.macos developers (@llmhost)
 attributes:
-  check_mode:
-    description: In check mode the module reads the host, reports what it would change and writes nothing.
-    support: full
-  diff_mode:
-    description: With C(--diff) the module returns the settings before and after the change.
-    support: full
-  platform:
-    description: The operating systems the module manages.
-    platforms: darwin
-    support: full
   idempotent:
     description: A second run with the same arguments reports no change and writes nothing.
     support: full
+extends_documentation_fragment:
+  - llmhost.macos.attributes
+  - llmhost.macos.attributes.darwin
 options:
   settings:
     description:

@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.llmhost.macos.plugins.module_utils import ollama as ollama_utils
+from ansible_collections.llmhost.macos.plugins.module_utils import ollama_client as ollama_utils
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'macsim', 'ollama'))
 import ollama_emulator  # noqa: E402  (test support, found through the path above)

@@ -14,7 +14,8 @@ import io
 import json
 import socket
 
-from ansible_collections.llmhost.macos.plugins.module_utils.ollama import Response, Unreachable
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import Response
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_names import Unreachable
 
 LLAMA_PARAMETERS = ('stop                           "<|start_header_id|>"\n'
                     'stop                           "<|end_header_id|>"\n'

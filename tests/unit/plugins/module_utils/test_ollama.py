@@ -10,8 +10,9 @@ import json
 
 import pytest
 
-from ansible_collections.llmhost.macos.plugins.module_utils import ollama
-from ansible_collections.llmhost.macos.plugins.module_utils.ollama import Client, OllamaError
+from ansible_collections.llmhost.macos.plugins.module_utils import ollama, ollama_client, ollama_names, ollama_values
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import Client
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_names import OllamaError
 
 from ollama_fakes import LLAMA_PARAMETERS, Dropped, FakeOllama, ndjson, pull_lines, tags_entry, timeout_body
 
@@ -61,7 +62,7 @@ def params(**kw):
     ('registry.ollama.ai/library/llama3.2:3b', 'llama3.2:3b', ('registry.ollama.ai', 'library', 'llama3.2', '3b')),
 ])
 def test_model_names_parse_like_ollama(name, display, key):
-    parsed = ollama.parse_model_name(name)
+    parsed = ollama_names.parse_model_name(name)
     assert parsed.display == display
     assert parsed.key == key
 
@@ -79,18 +80,18 @@ def test_model_names_parse_like_ollama(name, display, key):
 ])
 def test_bad_model_names_are_refused_naming_the_part(name, message):
     with pytest.raises(OllamaError) as excinfo:
-        ollama.parse_model_name(name)
+        ollama_names.parse_model_name(name)
     assert message in excinfo.value.msg
     assert excinfo.value.msg.startswith('name: ')
 
 
 def test_same_model_ignores_case_and_defaults():
-    wanted = ollama.parse_model_name('llama3.2')
-    assert ollama.same_model('llama3.2:latest', wanted)
-    assert ollama.same_model('LLAMA3.2:latest', wanted)
-    assert ollama.same_model('registry.ollama.ai/library/llama3.2:latest', wanted)
-    assert not ollama.same_model('llama3.2:3b', wanted)
-    assert not ollama.same_model('not a name', wanted)
+    wanted = ollama_names.parse_model_name('llama3.2')
+    assert ollama_names.same_model('llama3.2:latest', wanted)
+    assert ollama_names.same_model('LLAMA3.2:latest', wanted)
+    assert ollama_names.same_model('registry.ollama.ai/library/llama3.2:latest', wanted)
+    assert not ollama_names.same_model('llama3.2:3b', wanted)
+    assert not ollama_names.same_model('not a name', wanted)
 
 
 @pytest.mark.parametrize('value, expected', [
@@ -99,40 +100,40 @@ def test_same_model_ignores_case_and_defaults():
     ('500ms', ('500ms', 0.5)), (None, None),
 ])
 def test_keep_alive_values(value, expected):
-    assert ollama.parse_keep_alive(value) == expected
+    assert ollama_values.parse_keep_alive(value) == expected
 
 
 @pytest.mark.parametrize('value', ['forever', '5 minutes', True, '1d', '', '--1'])
 def test_bad_keep_alive_is_refused(value):
     with pytest.raises(OllamaError) as excinfo:
-        ollama.parse_keep_alive(value)
+        ollama_values.parse_keep_alive(value)
     assert 'keep_alive: expects seconds or a duration' in excinfo.value.msg
 
 
 def test_show_parameters_parse_repeated_and_quoted_values():
     text = ('num_ctx                        131072\n' + LLAMA_PARAMETERS +
             '\ntemperature                    0.6\nuse_mmap                       true\nseed 42')
-    assert ollama.parse_show_parameters(text) == {
+    assert ollama_values.parse_show_parameters(text) == {
         'num_ctx': 131072, 'stop': ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'],
         'temperature': 0.6, 'use_mmap': True, 'seed': 42}
-    assert ollama.parse_show_parameters('') == {}
-    assert ollama.parse_show_parameters(None) == {}
+    assert ollama_values.parse_show_parameters('') == {}
+    assert ollama_values.parse_show_parameters(None) == {}
 
 
 def test_parameter_differences_compare_values_not_spelling():
     current = {'num_ctx': 131072, 'temperature': 0.6, 'stop': ['a', 'b']}
-    assert ollama.parameter_differences({'num_ctx': '131072', 'temperature': 0.60, 'stop': ['b', 'a']}, current) == []
-    assert ollama.parameter_differences({'num_ctx': 8192, 'top_k': 40}, current) == [
+    assert ollama_values.parameter_differences({'num_ctx': '131072', 'temperature': 0.60, 'stop': ['b', 'a']}, current) == []
+    assert ollama_values.parameter_differences({'num_ctx': 8192, 'top_k': 40}, current) == [
         {'parameter': 'num_ctx', 'before': 131072, 'after': 8192},
         {'parameter': 'top_k', 'before': None, 'after': 40}]
-    assert ollama.parameter_differences({'stop': 'a'}, current) == [{'parameter': 'stop', 'before': ['a', 'b'], 'after': 'a'}]
+    assert ollama_values.parameter_differences({'stop': 'a'}, current) == [{'parameter': 'stop', 'before': ['a', 'b'], 'after': 'a'}]
     # Go prints large floats in parameters with an exponent (%v): still the same number
-    assert ollama.parameter_differences({'num_ctx': 1048576}, ollama.parse_show_parameters('num_ctx 1.048576e+06')) == []
+    assert ollama_values.parameter_differences({'num_ctx': 1048576}, ollama_values.parse_show_parameters('num_ctx 1.048576e+06')) == []
 
 
 def test_bad_parameters_are_refused_together():
     with pytest.raises(OllamaError) as excinfo:
-        ollama.normalize_parameters({'num_ctx': {'a': 1}, 'Bad-Name': 1, 'stop': [None]})
+        ollama_values.normalize_parameters({'num_ctx': {'a': 1}, 'Bad-Name': 1, 'stop': [None]})
     assert excinfo.value.details['invalid'] == [
         'Bad-Name: bad parameter name',
         "num_ctx: expects a number, a string, a boolean or a list of them, got {'a': 1}",
@@ -143,7 +144,7 @@ def test_manifest_digests_cover_raw_and_reencoded_bytes():
     document = {'schemaVersion': 2, 'layers': [{'digest': 'sha256:1', 'size': 3}]}
     pretty = json.dumps(document, indent=2).encode()
     compact = json.dumps(document, separators=(',', ':')).encode()
-    digests = ollama.manifest_digests(pretty)
+    digests = ollama_values.manifest_digests(pretty)
     import hashlib
     assert digests == {hashlib.sha256(pretty).hexdigest(), hashlib.sha256(compact).hexdigest()}
 
@@ -498,14 +499,14 @@ def test_gather_info():
 
 
 def test_stream_reader_reports_garbage():
-    from ansible_collections.llmhost.macos.plugins.module_utils.ollama import Response, StreamBroken
+    from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import Response, StreamBroken
     body = Dropped([b'{"status":"pulling manifest"}\n', b'<html>proxy error</html>\n'], ConnectionResetError())
     with pytest.raises(StreamBroken) as excinfo:
-        list(ollama._lines(Response(200, body), Clock(), 10))
+        list(ollama_client._lines(Response(200, body), Clock(), 10))
     assert 'unreadable line from the server' in str(excinfo.value)
     body = timeout_body([{'status': 'pulling manifest'}])
     with pytest.raises(StreamBroken):
-        list(ollama._lines(Response(200, body), Clock(), 10))
+        list(ollama_client._lines(Response(200, body), Clock(), 10))
 
 
 def test_a_recreated_model_is_loaded_again():

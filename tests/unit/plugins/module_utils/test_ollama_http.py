@@ -14,7 +14,8 @@ import pytest
 
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.llmhost.macos.plugins.module_utils.ollama import Client, Unreachable, urls_transport
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import Client, urls_transport
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_names import Unreachable
 
 
 class Handler(BaseHTTPRequestHandler):

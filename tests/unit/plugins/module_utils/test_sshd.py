@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import fnmatch
 
+import pytest
+
 from ansible_collections.llmhost.macos.plugins.module_utils import sshd
+from ansible_collections.llmhost.macos.plugins.module_utils.common import CommandError
 
 # macOS layout (reference 6.1): Include at line 19 of the main file, Apple's drop-in 100-macos.conf.
 MAIN = '\n'.join(['#\t$OpenBSD: sshd_config,v 1.104 2021/07/02 05:11:21 dtucker Exp $'] + ['#'] * 10 + [
@@ -100,3 +103,65 @@ def test_include_loops_and_relative_paths():
     files = {'/etc/ssh/sshd_config': 'Include extra.conf\nPort 22\n', '/etc/ssh/extra.conf': 'Include /etc/ssh/sshd_config\nPort 2222\n'}
     entries = sshd.read_directives('/etc/ssh/sshd_config', files.get, lambda pattern: [pattern] if pattern in files else [])
     assert [(keyword, value) for keyword, value, _path, _line in entries] == [('port', '2222'), ('port', '22')]
+
+
+# ---- check_config: what sshd_check runs -----------------------------------------------------------
+
+class FakeSshdRun:
+    """`sshd -T` answering with the effective values of a config tree (first value wins)."""
+
+    def __init__(self, files, read, glob, rc=0, err=''):
+        self.files, self.read, self.glob, self.rc, self.err = files, read, glob, rc, err
+        self.calls = []
+
+    def __call__(self, argv):
+        self.calls.append(list(argv))
+        if self.rc:
+            return self.rc, '', self.err
+        entries = sshd.read_directives(argv[3], self.read, self.glob)
+        seen, lines = set(), []
+        for keyword, value, _path, _line in entries:
+            if keyword not in seen:
+                seen.add(keyword)
+                lines.append('%s %s' % (keyword, value))
+        return 0, '\n'.join(lines) + '\n', ''
+
+
+def test_check_config_reads_once_and_reports_the_effective_values():
+    files, read, glob = tree()
+    run = FakeSshdRun(files, read, glob)
+    result = sshd.check_config(sshd.Sshd('/usr/sbin/sshd', run), {'PasswordAuthentication': False, 'MaxAuthTries': 3},
+                               '/etc/ssh/sshd_config', match={'user': 'admin', 'addr': '127.0.0.1'},
+                               read=read, glob=glob)
+    assert result == {'changed': False, 'effective': {'maxauthtries': '3', 'passwordauthentication': 'no'}}
+    assert run.calls == [['/usr/sbin/sshd', '-T', '-f', '/etc/ssh/sshd_config', '-C', 'user=admin,addr=127.0.0.1']]
+
+
+def test_check_config_names_the_file_that_wins():
+    files, read, glob = tree(**{'/etc/ssh/sshd_config.d/00-early.conf': EARLY})
+    with pytest.raises(sshd.SshdError) as excinfo:
+        sshd.check_config(sshd.Sshd('/usr/sbin/sshd', FakeSshdRun(files, read, glob)), {'PasswordAuthentication': False},
+                          '/etc/ssh/sshd_config', ours='/etc/ssh/sshd_config.d/01-llmhost.conf', read=read, glob=glob)
+    assert excinfo.value.msg == (
+        'sshd does not have the wanted configuration: passwordauthentication is yes, wanted no: set first by '
+        '/etc/ssh/sshd_config.d/00-early.conf line 2 (passwordauthentication yes), which sshd reads before '
+        '/etc/ssh/sshd_config.d/01-llmhost.conf')
+    assert excinfo.value.details['effective'] == {'passwordauthentication': 'yes'}
+
+
+def test_check_config_refuses_unknown_match_keys_before_running_sshd():
+    files, read, glob = tree()
+    run = FakeSshdRun(files, read, glob)
+    with pytest.raises(sshd.SshdError) as excinfo:
+        sshd.check_config(sshd.Sshd('/usr/sbin/sshd', run), {}, '/etc/ssh/sshd_config', match={'usr': 'admin'})
+    assert excinfo.value.msg == 'match: unknown keys usr (use user, host, addr, laddr, lport, rdomain)'
+    assert run.calls == []
+
+
+def test_a_broken_config_is_a_command_error_with_what_sshd_said():
+    files, read, glob = tree()
+    run = FakeSshdRun(files, read, glob, rc=255, err='/etc/ssh/sshd_config line 3: Bad configuration option: Nope\n')
+    with pytest.raises(CommandError) as excinfo:
+        sshd.check_config(sshd.Sshd('/usr/sbin/sshd', run), {'MaxAuthTries': 3}, '/etc/ssh/sshd_config')
+    assert excinfo.value.msg == ('/usr/sbin/sshd -T -f /etc/ssh/sshd_config failed (exit 255): '
+                                 '/etc/ssh/sshd_config line 3: Bad configuration option: Nope')
