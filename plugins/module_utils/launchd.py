@@ -18,11 +18,16 @@ __metaclass__ = type
 
 import plistlib
 import re
+import time
 
-from ansible_collections.llmhost.macos.plugins.module_utils.common import CommandError, LlmhostError
+from ansible_collections.llmhost.macos.plugins.module_utils.common import Command, CommandError, LlmhostError, command_failed
 
 LAUNCH_DAEMONS = '/Library/LaunchDaemons'
 NOT_FOUND_RC = 113
+NO_SUCH_PROCESS_RC = 3        # `Boot-out failed: 3: No such process`: the label is not loaded
+IN_PROGRESS_RC = 36           # `Boot-out failed: 36: Operation now in progress`: still exiting
+BOOTOUT_TIMEOUT = 60          # what `brew services stop` waits by default (--max-wait)
+BOOTOUT_POLL = 0.5
 _LABEL_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*$')
 _TOP_LEVEL_RE = re.compile(r'^\t([^\t=][^=]*?) = (.*)$')
 _EXIT_CODE_RE = re.compile(r'^(-?\d+)')
@@ -181,55 +186,69 @@ def load_definition(data):
 
 # ---- launchctl -------------------------------------------------------------------------------------
 
-class Launchctl(object):
-    """launchctl through an injected run(argv) -> (rc, stdout, stderr)."""
+class Launchctl(Command):
+    """launchctl through an injected run(argv) -> (rc, stdout, stderr).
 
-    def __init__(self, path, run):
-        self.path = path
-        self.run = run
+    sleep(seconds) and clock() pace the wait after a bootout; tests pass fakes.
+    """
 
-    def _call(self, *args):
-        argv = [self.path] + list(args)
-        rc, out, err = self.run(argv)
-        return argv, rc, out, err
-
-    def _check(self, *args):
-        argv, rc, out, err = self._call(*args)
-        if rc != 0:
-            message = (err or out).strip() or 'exit status %d' % rc
-            raise CommandError('%s failed (exit %d): %s' % (' '.join(argv), rc, message), argv, rc, out, err)
-        return out
+    def __init__(self, path, run, sleep=time.sleep, clock=time.monotonic):
+        super(Launchctl, self).__init__(path, run)
+        self.sleep = sleep
+        self.clock = clock
 
     def print_job(self, target):
         """parse_print of the job, or None when launchctl says it is not loaded (exit 113)."""
-        argv, rc, out, err = self._call('print', target)
+        argv, rc, out, err = self.call('print', target)
         if rc == NOT_FOUND_RC or 'Could not find service' in (err or '') + (out or ''):
             return None
         if rc != 0:
-            message = (err or out).strip() or 'exit status %d' % rc
-            raise CommandError('%s failed (exit %d): %s' % (' '.join(argv), rc, message), argv, rc, out, err)
+            raise command_failed(argv, rc, out, err)
         return parse_print(out)
 
     def print_disabled(self, domain):
-        return parse_print_disabled(self._check('print-disabled', domain))
+        return parse_print_disabled(self.check('print-disabled', domain))
 
     def bootstrap(self, domain, path):
-        self._check('bootstrap', domain, path)
+        self.check('bootstrap', domain, path)
 
-    def bootout(self, target):
-        argv, rc, out, err = self._call('bootout', target)
-        if rc not in (0, 3, NOT_FOUND_RC) and 'Could not find service' not in (err or '') + (out or ''):
-            message = (err or out).strip() or 'exit status %d' % rc
-            raise CommandError('%s failed (exit %d): %s' % (' '.join(argv), rc, message), argv, rc, out, err)
+    def bootout(self, target, timeout=BOOTOUT_TIMEOUT, interval=BOOTOUT_POLL):
+        """Boot the job out and return once launchd no longer has it.
+
+        launchd answers a bootout before the job is gone: `Boot-out failed: 36: Operation now in
+        progress` while the process honours its exit timeout, and the label can stay listed a
+        moment after that; a bootstrap before it has left fails with `5: Input/output error`.
+        Like Homebrew's `brew services stop`, the bootout is repeated while launchctl says 36 or
+        `launchctl print` still finds the job, for at most `timeout` seconds.
+        """
+        started = self.clock()
+        while True:
+            argv, rc, out, err = self.call('bootout', target)
+            said = (err or out or '').strip()
+            if rc not in (0, NO_SUCH_PROCESS_RC, IN_PROGRESS_RC, NOT_FOUND_RC) and 'Could not find service' not in said:
+                raise command_failed(argv, rc, out, err)
+            printed = self.print_job(target)
+            if printed is None:
+                return
+            waited = self.clock() - started
+            if waited >= timeout:
+                status = job_status(printed)
+                raise LaunchdError(
+                    '%s is still loaded %d seconds after launchctl bootout (state %s, pid %s; launchctl said: %s): '
+                    'its process does not exit. Stop it (kill %s) or raise stop_timeout.' % (
+                        target, int(waited), status['state'], status['pid'], said or 'exit %d' % rc,
+                        status['pid'] or 'it'),
+                    cmd=argv, rc=rc, stdout=out, stderr=err, job_state=status['state'], pid=status['pid'])
+            self.sleep(interval)
 
     def enable(self, target):
-        self._check('enable', target)
+        self.check('enable', target)
 
     def disable(self, target):
-        self._check('disable', target)
+        self.check('disable', target)
 
     def kickstart(self, target, kill=False):
-        self._check(*(['kickstart', '-k', target] if kill else ['kickstart', target]))
+        self.check(*(['kickstart', '-k', target] if kill else ['kickstart', target]))
 
 
 # ---- planner ---------------------------------------------------------------------------------------
@@ -244,6 +263,8 @@ def validate_params(params):
     definition = normalize_definition(params['plist'], label) if params.get('plist') is not None else None
     if params.get('plist_path') and not params['plist_path'].startswith('/'):
         raise LaunchdError('plist_path: expects an absolute path, got %r' % params['plist_path'])
+    if params.get('stop_timeout') is not None and params['stop_timeout'] <= 0:
+        raise LaunchdError('stop_timeout: expects a positive number of seconds, got %r' % params['stop_timeout'])
     return label, definition
 
 
@@ -255,6 +276,7 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
     """
     label, definition = validate_params(params)
     domain, state = params['domain'], params['state']
+    stop_timeout = params.get('stop_timeout') or BOOTOUT_TIMEOUT
     target_domain = domain_target(domain, uid)
     target = '%s/%s' % (target_domain, label)
     path = params.get('plist_path') or default_plist_path(domain, label, home)
@@ -286,6 +308,10 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
         diff['before']['plist'] = _text(old_data)
         diff['after']['plist'] = _text(new_data if file_changed else old_data)
         if file_changed:
+            # A loaded job leaves launchd before its new definition is written: if it never leaves,
+            # the old file stays and the next run tries again instead of seeing nothing to do.
+            if loaded and state not in ('absent', 'stopped'):
+                steps.append(('bootout', lambda: launchctl.bootout(target, stop_timeout)))
             owner = None if domain == 'system' else uid
             steps.append(('write %s' % path, lambda: files.write(path, new_data, owner)))
     elif state in ('started', 'restarted') and not loaded and old_data is None:
@@ -299,15 +325,13 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
 
     if state in ('absent', 'stopped'):
         if loaded:
-            steps.append(('bootout', lambda: launchctl.bootout(target)))
+            steps.append(('bootout', lambda: launchctl.bootout(target, stop_timeout)))
         if state == 'absent' and old_data is not None and not params.get('plist_path'):
             diff['before']['plist'], diff['after']['plist'] = _text(old_data), None
             steps.append(('remove %s' % path, lambda: files.remove(path)))
         diff['after'].update(loaded=False, running=False)
     else:
         fresh = not loaded or file_changed
-        if loaded and file_changed:
-            steps.append(('bootout', lambda: launchctl.bootout(target)))
         if fresh:
             steps.append(('bootstrap', lambda: _bootstrap(launchctl, target_domain, label, path, job)))
         elif state == 'restarted':
@@ -345,7 +369,8 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
         'actions': actions,
         'label': label,
         'domain': target_domain,
-        'path': path,
+        # not `path`: AnsibleModule would replace `state` by the file's (file, directory, ...)
+        'plist_path': path,
         'state': job_state,
         'pid': (status or {}).get('pid'),
         'last_exit_code': (status or {}).get('last_exit_code'),

@@ -29,19 +29,15 @@ description:
 author:
   - llmhost.macos developers (@llmhost)
 attributes:
-  check_mode:
-    description: In check mode the module reads the job and its file, reports what it would do and changes nothing.
-    support: full
   diff_mode:
     description: With C(--diff) the module returns the job definition file and the loaded/running state before and after.
-    support: full
-  platform:
-    description: The operating systems the module manages.
-    platforms: darwin
     support: full
   idempotent:
     description: A second run with the same arguments reports no change and runs no launchctl write (except O(state=restarted)).
     support: partial
+extends_documentation_fragment:
+  - llmhost.macos.attributes
+  - llmhost.macos.attributes.darwin
 options:
   label:
     description: The job's label, for example C(com.llmhost.ollama) or C(com.openssh.sshd).
@@ -91,7 +87,20 @@ options:
       - Seconds to watch a job after starting it; it must keep running with one pid. V(0) skips the watch.
     type: float
     default: 3
+  stop_timeout:
+    description:
+      - Seconds to wait, after C(launchctl bootout), for the job to leave launchd before the module goes on (to
+        bootstrap the new definition, or to report it stopped).
+      - "C(bootout) returns before the job is gone (C(Boot-out failed: 36: Operation now in progress) while its
+        process exits), and a C(bootstrap) before then fails; the module repeats the bootout until
+        C(launchctl print) no longer finds the job, as C(brew services stop) does, and fails naming the job when it
+        is still there after this long."
+    type: float
+    default: 60
 notes:
+  - For a job launchd starts per connection (C(Sockets) with C(inetdCompatibility), such as C(com.openssh.sshd)),
+    O(state=restarted) (C(kickstart -k)) may end the running instances, every open SSH session and Ansible's own
+    connection among them. Such a job reads its configuration at each new connection, so it needs no restart.
   - Homebrew's C(brew services start) run as a normal user creates a LaunchAgent, which does not start at boot.
     Use this module (or M(llmhost.macos.brew_service) with C(scope=system)) for a service that must be up after a
     power failure with nobody logged in.
@@ -141,7 +150,7 @@ domain:
   returned: always
   type: str
   sample: system
-path:
+plist_path:
   description: The job definition file.
   returned: always
   type: str
@@ -225,6 +234,7 @@ def main():
             state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted', 'absent']),
             enabled=dict(type='bool'),
             wait=dict(type='float', default=3),
+            stop_timeout=dict(type='float', default=60),
         ),
         mutually_exclusive=[('plist', 'plist_path')],
         supports_check_mode=True,

@@ -5,7 +5,14 @@
 
 launchctl answers with the formats and exit codes of ../shared/reference/macos-formats.md 4:
 `print` output with tab-indented top-level keys, exit 113 "Could not find service", bootstrap
-of a loaded or disabled job "Bootstrap failed: 5: Input/output error".
+of a loaded or disabled job "Bootstrap failed: 5: Input/output error", bootout of a job that is
+not loaded "Boot-out failed: 3: No such process".
+
+Bootout is asynchronous as on a real Mac (macos-formats-provisioning.md 8.2): a running job's
+process takes a moment to exit, so the first bootout answers "Boot-out failed: 36: Operation now
+in progress" and the job stays listed (and a bootstrap of it fails with 5) for `exit_polls` more
+launchctl calls about it. A label in `stuck` never leaves. Time is a fake clock that `sleep`
+advances, so tests that wait take no time.
 """
 
 from __future__ import annotations
@@ -33,13 +40,35 @@ class FakeFiles:
 class FakeLaunchctl:
     path = '/bin/launchctl'
 
-    def __init__(self, files, crash=None, no_run_at_load=()):
+    def __init__(self, files, crash=None, no_run_at_load=(), exit_polls=2, stuck=()):
         self.files = files
-        self.jobs = {}        # 'system/label' -> {'path', 'running', 'pid', 'exit', 'runs'}
+        self.jobs = {}        # 'system/label' -> {'path', 'running', 'pid', 'exit', 'runs', 'leaving'}
         self.disabled = {}    # domain -> {label: bool}
         self.crash = dict(crash or {})  # label -> exit code: the job dies as soon as it starts
+        self.exit_polls = exit_polls
+        self.stuck = set(stuck)
         self.next_pid = 500
         self.calls = []
+        self.now = 0.0
+        self.slept = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def _leaving(self, target):
+        """Count one more call about a job that is exiting; True while it is still listed."""
+        job = self.jobs.get(target)
+        if job is None or job.get('leaving') is None:
+            return False
+        if job['leaving'] <= 0 and target.rsplit('/', 1)[1] not in self.stuck:
+            del self.jobs[target]
+            return False
+        job['leaving'] -= 1
+        return True
 
     def writes(self):
         return [argv[1:] for argv in self.calls if argv[1] not in ('print', 'print-disabled')]
@@ -58,6 +87,7 @@ class FakeLaunchctl:
         return getattr(self, 'do_' + verb.replace('-', '_'))(*args)
 
     def do_print(self, target):
+        self._leaving(target)
         job = self.jobs.get(target)
         domain, label = target.rsplit('/', 1)
         if job is None:
@@ -101,8 +131,15 @@ class FakeLaunchctl:
         return 0, '', ''
 
     def do_bootout(self, target):
-        if self.jobs.pop(target, None) is None:
-            return 113, '', 'Boot-out failed: 113: Could not find specified service\n'
+        job = self.jobs.get(target)
+        if job is None:
+            return 3, '', 'Boot-out failed: 3: No such process\n'
+        if job.get('leaving') is None and job['running'] and (self.exit_polls > 0 or target.rsplit('/', 1)[1] in self.stuck):
+            job['leaving'] = self.exit_polls
+            return 36, '', 'Boot-out failed: 36: Operation now in progress\n'
+        if self._leaving(target):
+            return 36, '', 'Boot-out failed: 36: Operation now in progress\n'
+        self.jobs.pop(target, None)
         return 0, '', ''
 
     def do_enable(self, target):

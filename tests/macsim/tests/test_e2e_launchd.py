@@ -230,7 +230,10 @@ def test_sshd_bootout_and_disable():
     res = root('launchctl', 'bootstrap', 'system', '/System/Library/LaunchDaemons/ssh.plist')
     assert res.returncode == 0, res.stderr
     assert ssh_works()
-    ok('sudo launchctl kickstart -k system/com.openssh.sshd')
+    # kickstart -k ends the running instances, the session that asked among them (INVENTED: believed
+    # of a real launchd), and the next connection is served as before.
+    res = ssh('sudo launchctl kickstart -k system/com.openssh.sshd; sleep 5; echo still-here')
+    assert res.returncode == 255 and 'still-here' not in res.stdout, res
     assert ssh_works()
     # Disabled: not loaded at the next boot (and `macsim reboot` does not wait for SSH).
     assert root('launchctl', 'disable', 'system/com.openssh.sshd').returncode == 0

@@ -301,14 +301,41 @@ def test_bootout(ld, tmp_path):
     assert ld.run('launchctl', 'bootout', 'system', path).rc == 0
 
 
-def test_bootout_kills_a_job_ignoring_sigterm(ld, tmp_path):
+def test_bootout_of_a_job_that_takes_its_time_is_asynchronous(ld, tmp_path):
+    """A process still exiting: bootout answers 36, the job stays listed and cannot be bootstrapped
+    again until it is gone (as on a real Mac); asking again does not restart its ExitTimeOut clock."""
     path = ld.write_plist(str(tmp_path / 'job.plist'), shell_job(
-        'trap "" TERM; while :; do sleep 0.1; done', RunAtLoad=True, ExitTimeOut=1))
+        'trap "" TERM; while :; do sleep 0.1; done', RunAtLoad=True, ExitTimeOut=2))
     ld.run('launchctl', 'bootstrap', 'system', path)
     wait_state(ld, 'system/com.example.job', 'running')
     started = time.time()
-    assert ld.run('launchctl', 'bootout', 'system/com.example.job').rc == 0
-    assert 0.8 < time.time() - started < 8
+    res = ld.run('launchctl', 'bootout', 'system/com.example.job')
+    assert (res.rc, res.err) == (36, 'Boot-out failed: 36: Operation now in progress\n')
+    assert status_of(ld, 'system/com.example.job')['state'] == 'running'
+    res = ld.run('launchctl', 'bootstrap', 'system', path)
+    assert (res.rc, res.err) == (5, 'Bootstrap failed: 5: Input/output error\n')
+    answers = []
+    while ld.run('launchctl', 'print', 'system/com.example.job').rc == 0 and time.time() - started < 10:
+        answers.append(ld.run('launchctl', 'bootout', 'system/com.example.job').rc)
+    assert 1.8 < time.time() - started < 4          # SIGKILL after ExitTimeOut, counted from the first bootout
+    assert set(answers) <= {36, 0, 3} and 36 in answers
+    assert ld.run('launchctl', 'print', 'system/com.example.job').rc == 113
+    assert ld.run('launchctl', 'bootstrap', 'system', path).rc == 0
+
+
+def test_kickstart_k_of_an_inetd_job_ends_its_sessions(ld, tmp_path):
+    """INVENTED (believed): kickstart -k of com.openssh.sshd ends the running instances."""
+    port = free_port()
+    path = ld.write_plist(str(tmp_path / 'echo.plist'), inetd_job(port, ['/bin/sh', '-c', 'echo hello; exec cat']))
+    assert ld.run('launchctl', 'bootstrap', 'system', path).rc == 0
+    conn = socket.create_connection(('127.0.0.1', port), timeout=5)
+    assert conn.recv(6) == b'hello\n'
+    assert ld.run('launchctl', 'kickstart', '-k', 'system/com.example.echo').rc == 0
+    assert conn.recv(100) == b''                    # the session was ended
+    conn.close()
+    again = socket.create_connection(('127.0.0.1', port), timeout=5)   # the listener stays
+    assert again.recv(6) == b'hello\n'
+    again.close()
 
 
 def test_keepalive_restarts_a_killed_job(ld, tmp_path):
@@ -432,15 +459,24 @@ def test_reboot_rederives_the_loaded_set(sim, tmp_path):
     assert sim.read_json('boot.json')['count'] == 3   # Sim starts at 1, then two boots
 
 
-def test_inetd_job_serves_each_connection(ld, tmp_path):
+def free_port():
     probe = socket.socket()
     probe.bind(('127.0.0.1', 0))
     port = probe.getsockname()[1]
     probe.close()
-    path = ld.write_plist(str(tmp_path / 'echo.plist'), {
-        'Label': 'com.example.echo', 'ProgramArguments': ['/bin/cat'],
-        'Sockets': {'Listeners': {'SockServiceName': str(port), 'SockNodeName': '127.0.0.1'}},
-        'inetdCompatibility': {'Wait': False}})
+    return port
+
+
+def inetd_job(port, arguments):
+    """An inetd-style job like com.openssh.sshd: one instance per connection on 127.0.0.1:port."""
+    return {'Label': 'com.example.echo', 'ProgramArguments': arguments,
+            'Sockets': {'Listeners': {'SockServiceName': str(port), 'SockNodeName': '127.0.0.1'}},
+            'inetdCompatibility': {'Wait': False}}
+
+
+def test_inetd_job_serves_each_connection(ld, tmp_path):
+    port = free_port()
+    path = ld.write_plist(str(tmp_path / 'echo.plist'), inetd_job(port, ['/bin/cat']))
     assert ld.run('launchctl', 'bootstrap', 'system', path).rc == 0
     for word in (b'one', b'two'):
         with socket.create_connection(('127.0.0.1', port), timeout=5) as conn:

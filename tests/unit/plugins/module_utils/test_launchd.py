@@ -113,7 +113,7 @@ def host(**kw):
 
 
 def run(files, launchctl, check_mode=False, waiter=None, is_root=True, **kw):
-    lc = launchd.Launchctl(launchctl.path, launchctl)
+    lc = launchd.Launchctl(launchctl.path, launchctl, sleep=launchctl.sleep, clock=launchctl.clock)
     return launchd.ensure_job(lc, files, params(**kw), uid=501, home='/Users/admin', check_mode=check_mode,
                               waiter=waiter, is_root=is_root)
 
@@ -146,9 +146,44 @@ def test_a_changed_definition_is_reloaded():
     run(files, launchctl)
     changed = dict(JOB, EnvironmentVariables={'OLLAMA_HOST': '127.0.0.1:11434'})
     result = run(files, launchctl, plist=changed)
-    assert result['actions'] == ['write %s' % PATH, 'bootout', 'bootstrap']
+    assert result['actions'] == ['bootout', 'write %s' % PATH, 'bootstrap']
     assert '0.0.0.0:11434' in result['diff']['before']['plist'] and '127.0.0.1:11434' in result['diff']['after']['plist']
     assert result['pid'] == 502
+    assert plistlib.loads(files.files[PATH])['EnvironmentVariables'] == {'OLLAMA_HOST': '127.0.0.1:11434'}
+
+
+def test_a_reload_waits_until_the_old_job_has_left():
+    """bootout answers 36 while the old process exits; bootstrapping then would fail with 5."""
+    files, launchctl = host(exit_polls=3)
+    run(files, launchctl)
+    launchctl.calls.clear()
+    result = run(files, launchctl, plist=dict(JOB, KeepAlive=False))
+    verbs = [argv[1] for argv in launchctl.calls]
+    assert verbs[:verbs.index('bootstrap')] == ['print', 'bootout', 'print', 'bootout', 'print', 'bootout', 'print']
+    assert result['actions'] == ['bootout', 'write %s' % PATH, 'bootstrap'] and result['state'] == 'running'
+    assert launchctl.slept == [0.5, 0.5]
+
+
+def test_a_job_that_never_leaves_fails_naming_it_and_keeps_its_file():
+    files, launchctl = host(stuck=[LABEL])
+    run(files, launchctl)
+    old = files.files[PATH]
+    with pytest.raises(LaunchdError) as excinfo:
+        run(files, launchctl, plist=dict(JOB, KeepAlive=False), stop_timeout=10)
+    assert excinfo.value.msg.startswith('system/com.llmhost.ollama is still loaded 10 seconds after launchctl bootout '
+                                        '(state running, pid 501; launchctl said: Boot-out failed: 36: '
+                                        'Operation now in progress)')
+    assert files.files[PATH] == old            # the next run sees the change again
+    assert 'bootstrap' not in [argv[1] for argv in launchctl.calls[-3:]]
+    assert launchctl.now == 10
+
+
+def test_stopped_waits_until_the_job_is_gone():
+    files, launchctl = host(exit_polls=1)
+    run(files, launchctl)
+    result = run(files, launchctl, state='stopped')
+    assert result['actions'] == ['bootout'] and result['state'] == 'not loaded'
+    assert launchctl.jobs == {}
 
 
 def test_the_same_definition_written_differently_is_no_change():
@@ -248,7 +283,7 @@ def test_an_existing_definition_by_path_is_bootstrapped():
     ssh = '/System/Library/LaunchDaemons/ssh.plist'
     files.files[ssh] = launchd.render({'Label': 'com.openssh.sshd', 'Program': '/usr/sbin/sshd', 'RunAtLoad': True})
     result = run(files, launchctl, label='com.openssh.sshd', plist=None, plist_path=ssh)
-    assert result['actions'] == ['bootstrap'] and result['path'] == ssh
+    assert result['actions'] == ['bootstrap'] and result['plist_path'] == ssh
     assert files.writes == []
 
 
@@ -277,7 +312,7 @@ def test_a_user_agent_is_owned_by_the_user():
     files, launchctl = host()
     result = run(files, launchctl, domain='gui')
     agent = '/Users/admin/Library/LaunchAgents/%s.plist' % LABEL
-    assert result['domain'] == 'gui/501' and result['path'] == agent
+    assert result['domain'] == 'gui/501' and result['plist_path'] == agent
     assert files.writes == [(agent, 501)]
     assert ['bootstrap', 'gui/501', agent] in launchctl.writes()
 

@@ -49,7 +49,7 @@ def test_gui_domain_uses_the_connecting_user_under_become(run_module, host):
     result, failed = run_module(launchd_service, {'label': 'homebrew.mxcl.ollama', 'domain': 'gui', 'plist': JOB,
                                                   '_ansible_check_mode': True, '_ansible_diff': True}, launchctl)
     assert not failed and result['domain'] == 'gui/501'
-    assert result['path'] == '/Users/admin/Library/LaunchAgents/homebrew.mxcl.ollama.plist'
+    assert result['plist_path'] == '/Users/admin/Library/LaunchAgents/homebrew.mxcl.ollama.plist'
     assert files.files == {} and launchctl.writes() == []
     assert result['diff']['before']['plist'] is None and '<key>KeepAlive</key>' in result['diff']['after']['plist']
 
@@ -105,3 +105,17 @@ def test_host_files_write_atomically_with_owner_and_mode(tmp_path, monkeypatch):
     assert os.listdir(str(tmp_path / 'LaunchAgents')) == ['com.x.plist']
     files.remove(str(target))
     assert not target.exists()
+
+
+def test_the_job_state_survives_ansibles_file_attributes(run_module, host, tmp_path):
+    """AnsibleModule replaces `state` (and adds owner, mode, ...) in a result whose `path` exists on the
+    host: the job's definition file must not be returned under that name, or `state` says `file`."""
+    files, launchctl = host
+    plist = tmp_path / 'com.llmhost.ollama.plist'
+    data = plistlib.dumps(dict(JOB, Label='com.llmhost.ollama'))
+    plist.write_bytes(data)
+    files.files[str(plist)] = data
+    result, failed = run_module(launchd_service, {'label': 'com.llmhost.ollama', 'plist_path': str(plist)}, launchctl)
+    assert not failed, result
+    assert result['state'] == 'running' and result['plist_path'] == str(plist)
+    assert 'mode' not in result and 'owner' not in result

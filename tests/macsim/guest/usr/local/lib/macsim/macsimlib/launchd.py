@@ -23,8 +23,16 @@ Semantics (see tests/macsim/README.md for the user-facing summary):
     until ThrottleInterval (default 10) seconds after the previous start ("spawn scheduled").
   * Sockets + inetdCompatibility (com.openssh.sshd): launchd listens and spawns one instance per
     connection with the connection as stdin/stdout. Other Sockets jobs: not simulated.
-  * bootout / kickstart -k: SIGTERM (bootout) or SIGKILL (kickstart -k) to the job's process
-    group, SIGKILL after ExitTimeOut (default 5); the reply waits for the exit.
+  * bootout is asynchronous, as on a real Mac (reference: provisioning 8.2): SIGTERM to the job's
+    process group, SIGKILL after ExitTimeOut (default 5). launchctl answers 0 once the process has
+    exited and the job has left the domain; a process still running BOOTOUT_ANSWER seconds after
+    the bootout (INVENTED timing) gets `Boot-out failed: 36: Operation now in progress` instead,
+    and the job stays listed (`print` finds it, a bootstrap of it fails with 5) until the process
+    is gone. A bootout while one is under way answers the same way and does not restart the
+    ExitTimeOut clock.
+  * kickstart -k: SIGKILL to the job's process group and a start again; the reply waits for the
+    restart. For an inetd job (com.openssh.sshd) it SIGKILLs every running instance (every open
+    SSH session; INVENTED: believed, not captured) and starts nothing.
   * overrides persist in /var/db/macsim/launchd-overrides.json; the loaded set does not persist.
 """
 
@@ -52,7 +60,9 @@ SSHD_LABEL = 'com.openssh.sshd'
 INITIAL_OVERRIDES = {'system': {SSHD_LABEL: 'enabled'}}
 DEFAULT_THROTTLE = 10
 DEFAULT_EXIT_TIMEOUT = 5
+BOOTOUT_ANSWER = 0.5             # INVENTED: how long launchctl bootout waits before answering 36
 NOT_FOUND_RC = 113
+IN_PROGRESS = (36, 'Operation now in progress')
 BOOTSTRAP_FAILED = 'Bootstrap failed: %d: %s'
 ROOT_HINT = 'Try re-running the command as root for richer errors.'
 SERVICES = {'ssh': 22, 'http': 80, 'https': 443}
@@ -624,6 +634,7 @@ class Launchd(object):
         self.next_asid = 100005
         self.is_root = os.geteuid() == 0
         self.devnull = None
+        self.timers = []          # [when, callback]: deferred replies (bootout's 36)
 
     # -- setup -----------------------------------------------------------------------------------
     def open(self):
@@ -831,7 +842,15 @@ class Launchd(object):
             else:
                 conn.close()
             return None
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as e:   # EAGAIN, ENOMEM: like launchd's own failure to spawn
+            self.log('%s: cannot fork: %s' % (job.target, e))
+            if conn is None:
+                self._exited(job, ('exit', 78))
+            else:
+                conn.close()
+            return None
         if pid == 0:
             _child(spec, conn.fileno() if conn is not None else None)
         if conn is not None:
@@ -900,6 +919,8 @@ class Launchd(object):
         if job.pid is None:
             self._unload(job)
             return False
+        if job.stopping == 'bootout':
+            return True           # under way already: its ExitTimeOut clock keeps running
         job.stopping = 'bootout'
         self._signal(job, signal.SIGTERM)
         job.kill_at = time.time() + job.exit_timeout
@@ -952,14 +973,20 @@ class Launchd(object):
     def timeout(self):
         now = time.time()
         soonest = None
+        whens = [when for when, _callback in self.timers]
         for job in self.all_jobs():
-            for when in (job.spawn_at, job.kill_at):
-                if when is not None and (soonest is None or when < soonest):
-                    soonest = when
+            whens.extend((job.spawn_at, job.kill_at))
+        for when in whens:
+            if when is not None and (soonest is None or when < soonest):
+                soonest = when
         return None if soonest is None else max(0.0, soonest - now)
 
     def run_timers(self):
         now = time.time()
+        due = [timer for timer in self.timers if timer[0] <= now]
+        self.timers = [timer for timer in self.timers if timer[0] > now]
+        for _when, callback in due:
+            callback()
         for job in self.all_jobs():
             if job.kill_at is not None and job.kill_at <= now and job.pid is not None:
                 self._signal(job, signal.SIGKILL)
@@ -1207,14 +1234,25 @@ class Launchd(object):
         waiting = [job for job in jobs if self._begin_bootout(job)]
         if not waiting:
             return Reply(0, kind='write')
-        state = {'left': len(waiting)}
+        state = {'left': len(waiting), 'answered': False}
+
+        def answer(reply):
+            if not state['answered']:
+                state['answered'] = True
+                client.send(reply)
 
         def done(_job):
             state['left'] -= 1
             if state['left'] == 0:
-                client.send(Reply(0, kind='write'))
+                answer(Reply(0, kind='write'))
+
+        def still_exiting():
+            # REAL text and code (osquery/osquery#5698); the job stays listed until it has exited.
+            self.log('bootout %s: still exiting after %.1f s: 36' % (args[0], BOOTOUT_ANSWER))
+            answer(Reply(IN_PROGRESS[0], err=lines('Boot-out failed: %d: %s' % IN_PROGRESS), kind='write'))
         for job in waiting:
             job.waiters.append(done)
+        self.timers.append([time.time() + BOOTOUT_ANSWER, still_exiting])
         return DEFERRED
 
     def _set_override(self, args, uid, value, verb):
@@ -1270,7 +1308,17 @@ class Launchd(object):
         def pid_reply(j):
             return Reply(0, out=('%d\n' % j.pid) if show_pid and j.pid is not None else '', kind='write')
         if job.inetd:
-            return Reply(0, kind='write')   # an on-demand job: nothing to (re)start
+            # An on-demand job: nothing to start. -k ends the running instances (INVENTED:
+            # believed of a real launchd, not captured), Ansible's own SSH session among them.
+            if kill:
+                for pid in sorted(job.instances):
+                    self.log('kickstart -k %s: killing instance %d' % (job.target, pid))
+                    for kill_fn in (os.killpg, os.kill):
+                        try:
+                            kill_fn(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+            return Reply(0, kind='write')
         if job.pid is not None and not kill:
             return pid_reply(job)
         if job.pid is not None:
