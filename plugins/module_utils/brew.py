@@ -6,7 +6,14 @@
 """`brew services` for one formula: the JSON parser and the planner behind brew_service.
 
 Pure Python 3.9 with no third-party imports; brew runs through an injected run(argv).
-A converged service costs one `brew services info NAME --json`.
+A converged service costs one `brew services info NAME --json` (plus, for a system service, a look
+for leftover LaunchAgent files in the users' homes: a local stat each, no command).
+
+A system service is a LaunchDaemon. A plain `brew services start NAME` run earlier by a user (the
+seed's way) leaves that user's LaunchAgent ~/Library/LaunchAgents/homebrew.mxcl.NAME.plist, which
+brew run as root does not see: launchd starts it again at each login of that user, and the two
+servers fight over one port. The planner boots such agents out of the user's gui/ and user/
+domains and removes their files before it starts the system service.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,7 +23,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.llmhost.macos.plugins.module_utils.common import CommandError, LlmhostError
+from ansible_collections.llmhost.macos.plugins.module_utils.common import Command, CommandError, LlmhostError
 
 BREW_ENV = {
     'HOMEBREW_NO_AUTO_UPDATE': '1',
@@ -70,6 +77,31 @@ def in_scope(view, scope):
     return '/Library/LaunchAgents/' in path
 
 
+def agent_file(home, service_name):
+    return '%s/Library/LaunchAgents/%s.plist' % (home.rstrip('/'), service_name)
+
+
+def find_user_agents(service_name, users, exists):
+    """[{user, uid, path}] of the LaunchAgents named SERVICE_NAME.plist in the users' homes.
+
+    users: [(name, uid, home)]; exists(path) -> bool.
+    """
+    found, seen = [], set()
+    for name, uid, home in users:
+        if not home or not home.startswith('/') or home in seen:
+            continue
+        seen.add(home)
+        path = agent_file(home, service_name)
+        if exists(path):
+            found.append({'user': name, 'uid': uid, 'path': path})
+    return found
+
+
+def _loaded_in(launchctl, agent, service_name):
+    targets = ['%s/%d/%s' % (domain, agent['uid'], service_name) for domain in ('gui', 'user')]
+    return [target for target in targets if launchctl.print_job(target) is not None]
+
+
 def validate_params(params, is_root):
     name = params['name']
     if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -87,35 +119,36 @@ def validate_params(params, is_root):
                         '(as root it would be root\'s)')
 
 
-class Brew(object):
+class Brew(Command):
     """brew through an injected run(argv) -> (rc, stdout, stderr)."""
 
-    def __init__(self, path, run):
-        self.path = path
-        self.run = run
-
-    def call(self, *args):
-        argv = [self.path] + list(args)
-        rc, out, err = self.run(argv)
-        if rc != 0:
-            message = (err or out).strip() or 'exit status %d' % rc
-            raise CommandError('%s failed (exit %d): %s' % (' '.join(argv), rc, message), argv, rc, out, err)
-        return out
-
     def info(self, name):
-        return service_view(parse_services_info(self.call('services', 'info', name, '--json'), name))
+        return service_view(parse_services_info(self.check('services', 'info', name, '--json'), name))
 
 
-def ensure_service(brew, params, is_root, check_mode=False, gui_session=None):
+def ensure_service(brew, params, is_root, check_mode=False, gui_session=None, agents=None):
     """Bring `brew services` for one formula to params['state'].
 
     gui_session(): True when the connecting user has a GUI login session (user scope only).
+    agents: for scope system, an object with users() -> [(name, uid, home)], exists(path),
+    remove(path) and launchctl (a launchd.Launchctl), to find and remove leftover user agents.
     """
     validate_params(params, is_root)
     name, state, scope, user = params['name'], params['state'], params['scope'], params.get('service_user')
     before = brew.info(name)
     warnings = []
     command = None
+    leftovers = []
+    if scope == 'system' and state != 'stopped' and agents is not None:
+        leftovers = find_user_agents(before['service_name'] or 'homebrew.mxcl.%s' % name, agents.users(),
+                                     agents.exists)
+    if leftovers and not params.get('remove_user_agents', True):
+        raise BrewError(
+            '%s also has a LaunchAgent that a `brew services start %s` run as a user left: %s. launchd starts it at '
+            'each login of that user, a second %s next to the system service. Remove it (remove_user_agents: true), '
+            'or run `brew services stop %s` as that user.' % (
+                name, name, ', '.join('%s (%s)' % (agent['path'], agent['user']) for agent in leftovers), name, name),
+            user_agents=leftovers)
 
     if state == 'stopped':
         if before['loaded'] or before['running']:
@@ -142,18 +175,28 @@ def ensure_service(brew, params, is_root, check_mode=False, gui_session=None):
             warnings.append('There is no GUI login session for this user now: launchd cannot load %s until '
                             'someone logs in.' % name)
 
-    result = {'changed': bool(command), 'service': before, 'command': None, 'warnings': warnings,
-              'diff': {'before': before, 'after': before}}
+    result = {'changed': bool(command or leftovers), 'service': before, 'command': None, 'warnings': warnings,
+              'removed_user_agents': [], 'diff': {'before': before, 'after': before}}
+    if leftovers:
+        result['diff'] = {'before': dict(before, user_agents=[agent['path'] for agent in leftovers]),
+                          'after': dict(before, user_agents=[])}
+        for agent in leftovers:
+            agent['loaded_in'] = _loaded_in(agents.launchctl, agent, before['service_name'])
+            if not check_mode:
+                for target in agent['loaded_in']:
+                    agents.launchctl.bootout(target)
+                agents.remove(agent['path'])
+        result['removed_user_agents'] = leftovers
     if not command:
         return result
     result['command'] = [brew.path] + command
     if check_mode:
-        result['diff']['after'] = dict(before, running=state != 'stopped', loaded=state != 'stopped',
+        result['diff']['after'] = dict(result['diff']['after'], running=state != 'stopped', loaded=state != 'stopped',
                                        status='started' if state != 'stopped' else 'none',
                                        user=user or before['user'], pid=None)
         return result
     try:
-        brew.call(*command)
+        brew.check(*command)
     except CommandError as exc:
         if scope == 'user' and 'Bootstrap failed: 5' in (exc.details.get('stdout') or '') + (exc.details.get('stderr') or ''):
             raise BrewError('%s (launchd could not load the LaunchAgent: with nobody logged in to the desktop there '
@@ -161,7 +204,7 @@ def ensure_service(brew, params, is_root, check_mode=False, gui_session=None):
         raise
     after = brew.info(name)
     result['service'] = after
-    result['diff']['after'] = after
+    result['diff']['after'] = dict(after, user_agents=[]) if leftovers else after
     if state != 'stopped' and not after['running']:
         raise BrewError('brew services %s %s ran, but the service is not running (status %s, last exit code %s)' % (
             command[1], name, after['status'], after['exit_code']), service=after, command=result['command'])

@@ -23,22 +23,22 @@ description:
     every reboot or power failure until someone logs in; the module warns about it.
   - Reads the state with one C(brew services info NAME --json); a service already in the wanted state costs
     nothing more. After a start it reads the state again and fails if the service is not running.
+  - With O(scope=system), a LaunchAgent of the same formula that a user's plain C(brew services start) left in
+    C(~/Library/LaunchAgents) (what the seed's setup does) is booted out of that user's C(gui/UID) and C(user/UID)
+    domains and removed before the system service starts, so one server owns the port, also when that user
+    logs in. Brew run as root does not see such an agent. See O(remove_user_agents).
 author:
   - llmhost.macos developers (@llmhost)
 attributes:
-  check_mode:
-    description: In check mode the module reads the service's state, reports what it would do and changes nothing.
-    support: full
   diff_mode:
     description: With C(--diff) the module returns the service's state before and after.
-    support: full
-  platform:
-    description: The operating systems the module manages.
-    platforms: darwin
     support: full
   idempotent:
     description: A second run with the same arguments reports no change (except O(state=restarted)).
     support: partial
+extends_documentation_fragment:
+  - llmhost.macos.attributes
+  - llmhost.macos.attributes.darwin
 options:
   name:
     description: The formula, for example C(ollama). It must be installed.
@@ -64,6 +64,13 @@ options:
       - With O(scope=system), the user the service runs as (C(--sudo-service-user)), for example the admin user
         who owns the models in C(~/.ollama). By default a system service runs as root.
     type: str
+  remove_user_agents:
+    description:
+      - With O(scope=system), remove a leftover LaunchAgent of the same formula from every user's
+        C(~/Library/LaunchAgents) (booted out first when it is loaded), reported as a change and in the diff.
+      - V(false) fails the task instead when there is one, before anything is changed, naming the file and the user.
+    type: bool
+    default: true
   path:
     description: Directories to look for C(brew) in, before the PATH.
     type: list
@@ -106,6 +113,18 @@ service:
     exit_code: null
     user: admin
     file: /Library/LaunchDaemons/homebrew.mxcl.ollama.plist
+removed_user_agents:
+  description:
+    - The leftover LaunchAgents of the formula that were removed (in check mode, that would be), with the launchd
+      targets they were loaded in.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - user: admin
+      uid: 501
+      path: /Users/admin/Library/LaunchAgents/homebrew.mxcl.ollama.plist
+      loaded_in: [gui/501/homebrew.mxcl.ollama]
 command:
   description: The brew command run (in check mode, that would run); null when nothing had to change.
   returned: always
@@ -115,11 +134,32 @@ command:
 '''
 
 import os
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmhost.macos.plugins.module_utils.brew import BREW_ENV, Brew, ensure_service, validate_params
-from ansible_collections.llmhost.macos.plugins.module_utils.common import C_LOCALE, LlmhostError, exit_with_result
+from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError, exit_with_result, module_runner
+from ansible_collections.llmhost.macos.plugins.module_utils.launchd import Launchctl
+
+
+class UserAgents(object):
+    """What the planner needs to find and remove users' leftover LaunchAgents on this host."""
+
+    def __init__(self, launchctl):
+        self.launchctl = launchctl
+
+    @staticmethod
+    def users():
+        return [(entry.pw_name, entry.pw_uid, entry.pw_dir) for entry in pwd.getpwall()]
+
+    @staticmethod
+    def exists(path):
+        return os.path.isfile(path)
+
+    @staticmethod
+    def remove(path):
+        os.unlink(path)
 
 
 def main():
@@ -129,28 +169,25 @@ def main():
             state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted']),
             scope=dict(type='str', default='user', choices=['user', 'system']),
             service_user=dict(type='str'),
+            remove_user_agents=dict(type='bool', default=True),
             path=dict(type='list', elements='path', default=['/opt/homebrew/bin', '/usr/local/bin']),
         ),
         supports_check_mode=True,
     )
-    environ = dict(C_LOCALE, **BREW_ENV)
-
-    def run(argv):
-        return module.run_command(list(argv), environ_update=dict(environ))
-
-    def gui_session():
-        launchctl = module.get_bin_path('launchctl')
-        if launchctl is None:
-            return True  # cannot tell; say nothing more
-        rc, _out, _err = run([launchctl, 'print', 'gui/%d' % os.getuid()])
-        return rc == 0
-
+    params = module.params
     is_root = os.geteuid() == 0
     try:
-        validate_params(module.params, is_root)
-        brew = Brew(module.get_bin_path('brew', required=True, opt_dirs=module.params['path']), run)
-        result = ensure_service(brew, module.params, is_root=is_root, check_mode=module.check_mode,
-                                gui_session=gui_session)
+        validate_params(params, is_root)
+        launchctl = Launchctl(module.get_bin_path('launchctl', required=True), module_runner(module))
+
+        def gui_session():
+            _argv, rc, _out, _err = launchctl.call('print', 'gui/%d' % os.getuid())
+            return rc == 0
+
+        brew = Brew(module.get_bin_path('brew', required=True, opt_dirs=params['path']),
+                    module_runner(module, environ=BREW_ENV))
+        result = ensure_service(brew, params, is_root=is_root, check_mode=module.check_mode, gui_session=gui_session,
+                                agents=UserAgents(launchctl) if params['scope'] == 'system' else None)
     except LlmhostError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
     exit_with_result(module, result)

@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
 
 testinfra_hosts = ['all']
+
+MACSIM = os.path.join(os.environ.get('MOLECULE_PROJECT_DIRECTORY', '.'), 'tests', 'macsim', 'macsim')
+SEED_AGENT = '/Users/admin/Library/LaunchAgents/homebrew.mxcl.ollama.plist'
 
 CALL_LOG = '/var/log/macsim/calls.jsonl'
 DAEMON = 'system/com.llmhost.tinyd'
@@ -70,6 +75,9 @@ def test_check_mode_and_a_second_run_changed_nothing(host):
     converge_writes = [' '.join(call['argv'][1:]) for call in converge if call['kind'] == 'write']
     assert 'bootstrap system /Library/LaunchDaemons/com.llmhost.tinyd.plist' in converge_writes
     assert 'services start ollama --sudo-service-user admin' in converge_writes
+    # the seed's agent left before the system service started
+    seed_out = converge_writes.index('bootout gui/501/homebrew.mxcl.ollama')
+    assert seed_out < converge_writes.index('services start ollama --sudo-service-user admin')
     # the unchanged daemon costs one print (and the print-disabled that `enabled` asks for)
     daemon_calls = [' '.join(call['argv'][1:]) for call in idempotence if call['tool'] == 'launchctl' and call['euid'] == 0
                     and (DAEMON in call['argv'] or call['argv'][1:] == ['print-disabled', 'system'])]
@@ -113,4 +121,62 @@ def test_a_crash_looping_job_fails_the_task_with_its_exit_code(host, run_module)
         assert 'crash looping' in result['msg'] and result['last_exit_code'] == 78, result
     finally:
         assert not run_module('llmhost.macos.launchd_service', {'label': 'com.llmhost.crasher', 'state': 'absent'},
+                              become=True).failed
+
+
+def ollama_servers(host):
+    """pids of every running `ollama serve` (the emulator runs as `.../ollama serve`)."""
+    out = host.check_output('ps -eo pid=,args=')
+    return sorted(int(line.split(None, 1)[0]) for line in out.splitlines() if line.strip().endswith('ollama serve'))
+
+
+def test_one_ollama_owns_the_port_and_the_seeds_agent_is_gone(host):
+    info = brew_info(host, 'ollama', sudo=True)
+    assert ollama_servers(host) == [info['pid']]
+    assert not host.file(SEED_AGENT).exists
+    for domain in ('gui/501', 'user/501'):
+        assert job(host, '%s/homebrew.mxcl.ollama' % domain) is None
+
+
+def test_one_ollama_also_after_admin_logs_in(host):
+    """The reason the seed's agent had to go: launchd loads ~/Library/LaunchAgents at every login."""
+    if not rebooted(host):
+        return   # admin is logged in since prepare: the test above covers it
+    name = host.backend.host
+    login = subprocess.run([MACSIM, 'login', name, 'admin'], capture_output=True, text=True, check=True)
+    try:
+        assert json.loads(login.stdout)['created']
+        time.sleep(1)   # long enough for a second server to start and answer, had one been loaded
+        info = brew_info(host, 'ollama', sudo=True)
+        assert ollama_servers(host) == [info['pid']]
+        assert job(host, 'gui/501/homebrew.mxcl.ollama') is None
+    finally:
+        subprocess.run([MACSIM, 'logout', name, 'admin'], capture_output=True, text=True, check=True)
+
+
+def test_a_daemon_that_takes_its_time_to_stop_is_reloaded_with_its_new_definition(host, run_module):
+    """launchctl bootout answers 36 while the old process drains (as on a Mac); the module waits until the
+    job has left launchd, then bootstraps the new definition instead of failing."""
+    label = 'com.llmhost.slowd'
+    plist = {'ProgramArguments': ['/opt/homebrew/opt/tinyd/bin/tinyd'], 'RunAtLoad': True, 'KeepAlive': True,
+             'UserName': 'admin', 'EnvironmentVariables': {'TINYD_PORT': '7002', 'TINYD_STOP_DELAY': '2'}}
+    try:
+        first = run_module('llmhost.macos.launchd_service', {'label': label, 'plist': plist, 'wait': 1},
+                           become=True)
+        assert not first.failed, first
+        before = len(host.file(CALL_LOG).content_string.splitlines())
+        changed = dict(plist, EnvironmentVariables={'TINYD_PORT': '7003', 'TINYD_STOP_DELAY': '2'})
+        second = run_module('llmhost.macos.launchd_service', {'label': label, 'plist': changed, 'wait': 1},
+                            become=True)
+        assert not second.failed, second
+        assert second['actions'] == ['bootout', 'write /Library/LaunchDaemons/%s.plist' % label, 'bootstrap']
+        assert second['state'] == 'running' and second['pid'] != first['pid']
+        answer = host.check_output("python3 -c 'import socket; print(socket.create_connection((\"127.0.0.1\", 7003))"
+                                   ".recv(64).decode().strip())'")
+        assert answer == 'tinyd admin %s' % second['pid']
+        bootouts = [json.loads(line) for line in host.file(CALL_LOG).content_string.splitlines()[before:]
+                    if '"bootout"' in line]
+        assert 36 in [call['rc'] for call in bootouts]   # the old process really was still draining
+    finally:
+        assert not run_module('llmhost.macos.launchd_service', {'label': label, 'state': 'absent'},
                               become=True).failed
