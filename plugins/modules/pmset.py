@@ -24,21 +24,17 @@ description:
 author:
   - llmhost.macos developers (@llmhost)
 attributes:
-  check_mode:
-    description: In check mode the module reads the host, reports what it would change and writes nothing.
-    support: full
   diff_mode:
     description: With C(--diff) the module returns the settings before and after the change.
     support: full
     details:
       - The diff shows every setting of each power profile before and after.
-  platform:
-    description: The operating systems the module manages.
-    platforms: darwin
-    support: full
   idempotent:
     description: A second run with the same arguments reports no change and writes nothing.
     support: full
+extends_documentation_fragment:
+  - llmhost.macos.attributes
+  - llmhost.macos.attributes.darwin
 options:
   settings:
     description:
@@ -72,6 +68,15 @@ options:
         C(standbydelay)) are never considered unsupported.
     type: bool
     default: false
+  optional:
+    description:
+      - Settings that are skipped without a warning or a failure when this Mac does not support them, whatever
+        O(ignore_unsupported) says. The result's RV(unsupported) lists them, so a play can choose what to do
+        (the C(llmhost.macos.headless_power) role falls back to C(systemsetup) for C(autorestart), and fails when
+        that has no such setting either).
+    type: list
+    elements: str
+    default: []
 notes:
   - Changing settings needs root (C(become=true)); reading them does not, so check mode works without root.
   - The capability list is read only when a change is needed, so a converged host costs a single read.
@@ -141,6 +146,15 @@ command:
   type: list
   elements: str
   sample: [/usr/bin/pmset, -a, autorestart, '1', sleep, '0']
+unsupported:
+  description:
+    - Wanted settings this Mac does not support (absent from C(pmset -g cap)) that were skipped, with
+      O(ignore_unsupported) or because they are O(optional). Only known when a setting differed, since the
+      capabilities are read only then.
+  returned: success
+  type: list
+  elements: str
+  sample: [autorestart]
 '''
 
 import os
@@ -162,6 +176,7 @@ def main():
             settings=dict(type='dict', required=True),
             power_source=dict(type='str', default='all', choices=sorted(POWER_SOURCES)),
             ignore_unsupported=dict(type='bool', default=False),
+            optional=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -173,6 +188,7 @@ def main():
             wanted,
             power_source=module.params['power_source'],
             ignore_unsupported=module.params['ignore_unsupported'],
+            optional=module.params['optional'],
             check_mode=module.check_mode,
             is_root=os.geteuid() == 0,
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 
 testinfra_hosts = ['all']
@@ -76,9 +77,24 @@ def test_restarts_after_power_failure_where_the_hardware_can(host):
         assert pmset_custom(host)['AC Power']['autorestart'] == '1'
         assert restart == 'Restart After Power Failure: On'
     else:
-        # a MacBook has no autorestart: the role skipped it (with a warning) instead of failing
-        assert all('autorestart' not in settings or settings['autorestart'] == '0'
-                   for settings in pmset_custom(host).values())
+        # a MacBook has neither pmset's autorestart nor systemsetup's restartpowerfailure: with
+        # if_supported (molecule.yml) the role went on with a warning
+        assert all('autorestart' not in settings for settings in pmset_custom(host).values())
+        assert 'Not supported' in restart
+
+
+def test_a_mac_that_cannot_restart_after_a_power_failure_fails_the_role(host):
+    """The seed's requirement fails loudly, naming host, model and setting (in check mode: nothing changes)."""
+    if hardware(host)['name'] == 'mac-studio':
+        return
+    playbook = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'headless_power_required.yml')
+    inventory = host.backend.ansible_runner.inventory_file
+    proc = subprocess.run(['ansible-playbook', '-i', inventory, '--limit', host.backend.host, '--check', playbook],
+                          capture_output=True, text=True, check=False,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert 'llmhost-macbook (Mac16,1) cannot restart by itself after a power failure: pmset -g cap has no ' \
+        'autorestart and systemsetup -getrestartpowerfailure says it is not supported' in ' '.join((proc.stdout + proc.stderr).split())
 
 
 def test_restarts_after_a_freeze(host):
@@ -101,9 +117,16 @@ def test_check_mode_wrote_nothing_and_a_converged_run_costs_one_read(host):
                     '-g custom', '-g cap']
     assert pmset[:len(expected)] == expected
     systemsetup = args(calls(host, 'systemsetup'))
-    assert systemsetup[:5] == ['-getrestartfreeze',
-                               '-getrestartfreeze', '-setrestartfreeze on', '-getrestartfreeze',
-                               '-getrestartfreeze']
+    if hardware(host)['name'] == 'mac-studio':
+        assert systemsetup[:5] == ['-getrestartfreeze',
+                                   '-getrestartfreeze', '-setrestartfreeze on', '-getrestartfreeze',
+                                   '-getrestartfreeze']
+    else:
+        # no autorestart in pmset: every run asks systemsetup, the other way to restart after a power failure
+        assert systemsetup[:8] == ['-getrestartpowerfailure', '-getrestartfreeze',
+                                   '-getrestartpowerfailure', '-getrestartfreeze', '-setrestartfreeze on',
+                                   '-getrestartfreeze',
+                                   '-getrestartpowerfailure', '-getrestartfreeze']
 
 
 def test_reboots_kept_the_settings(host):

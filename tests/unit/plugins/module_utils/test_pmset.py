@@ -10,6 +10,7 @@ import random
 import pytest
 
 from ansible_collections.llmhost.macos.plugins.module_utils import pmset as P
+from ansible_collections.llmhost.macos.plugins.module_utils.common import CommandError
 from macfakes import FakePmset, fixture, macbook, studio
 
 
@@ -243,6 +244,22 @@ def test_ignore_unsupported_warns_and_applies_the_rest():
     assert again['changed'] is False and fake.writes == [['/usr/bin/pmset', '-a', 'sleep', '0']]
 
 
+def test_an_optional_setting_is_skipped_without_a_word_and_reported():
+    """headless_power passes autorestart as optional: the role, not pmset, decides (systemsetup, or fail)."""
+    fake = macbook()
+    result = run(fake, {'autorestart': True, 'sleep': 0}, optional=['autorestart'])
+    assert result['unsupported'] == ['autorestart'] and result['warnings'] == []
+    assert fake.writes == [['/usr/bin/pmset', '-a', 'sleep', '0']]
+    with pytest.raises(P.PmsetError) as excinfo:   # a setting that is not optional still fails first
+        run(macbook(), {'autorestart': True, 'ring': True}, optional=['autorestart'])
+    assert excinfo.value.details['unsupported'] == ['ring']
+
+
+def test_supported_settings_report_nothing_unsupported():
+    result = run(studio(), {'autorestart': True, 'sleep': 0}, optional=['autorestart'])
+    assert result['unsupported'] == []
+
+
 def test_high_power_mode_needs_the_capability():
     with pytest.raises(P.PmsetError, match='High Power Mode'):
         run(macbook(), {'lowpowermode': 2})
@@ -282,6 +299,6 @@ def test_missing_key_counts_as_different():
 def test_read_failure_is_a_command_error():
     def broken(argv):
         return 1, 'Usage: pmset <options>\n', ''
-    with pytest.raises(P.CommandError) as excinfo:
+    with pytest.raises(CommandError) as excinfo:
         P.ensure(P.Pmset('/usr/bin/pmset', broken), {'sleep': 0})
     assert excinfo.value.details['rc'] == 1
