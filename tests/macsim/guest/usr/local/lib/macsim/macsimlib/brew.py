@@ -8,8 +8,9 @@ and answered by the simulated launchd), how it computes status/pid/exit_code/use
 messages. Texts not taken from that code or the reference are marked INVENTED.
 
 Commands: install, uninstall, list [--versions] [NAME], info --json=v2 NAME, --prefix, --version,
-services [list] [--json], services info NAME [--json], services start|stop|restart|run NAME
-[--sudo-service-user USER]. Anything else prints `macsim: brew ... is not simulated`, exit 2.
+update [--force] [--quiet], services [list] [--json], services info NAME [--json],
+services start|stop|restart|run NAME [--sudo-service-user USER]. Anything else prints
+`macsim: brew ... is not simulated`, exit 2.
 Like Homebrew, it refuses to run as root except `services` and `--prefix`.
 
 In unit tests (MACSIM_STATE_DIR) the prefix, /Library and the homes live under
@@ -451,7 +452,7 @@ def install_keg(brew, formula):
                 text = f.read()
             if text.startswith('#!'):
                 text = text.split('\n', 1)[1]
-            shebang = sys.executable if brew.ctx.testing else '/usr/bin/python3'
+            shebang = sys.executable if brew.ctx.testing else '/usr/local/libexec/macsim/python3'  # macsim's own
             with open(dst, 'w') as f:
                 f.write('#!%s\n' % shebang + text)
             os.chmod(dst, 0o755)
@@ -573,6 +574,28 @@ def cmd_info(brew, args):
             'service': formula.api_service() or None,
         })
     brew.puts(json.dumps({'formulae': formulae, 'casks': []}, indent=2))
+    return 0
+
+
+def cmd_update(brew, args):
+    """`brew update`: an untarred Homebrew (no .git) becomes a checkout with --force, as Homebrew's
+    update.sh does with `git init` and a fetch (INVENTED here: only .git/HEAD and .git/config are
+    made, nothing is fetched); then there is nothing newer (INVENTED message)."""
+    quiet = '--quiet' in args or '-q' in args
+    git = os.path.join(brew.prefix, '.git')
+    if not os.path.isdir(git):
+        if '--force' not in args and '-f' not in args:
+            brew.odie('%s is not a Git repository: run `brew update --force`.' % brew.prefix, 'write')  # INVENTED
+        os.makedirs(os.path.join(git, 'refs', 'heads'))
+        with open(os.path.join(git, 'HEAD'), 'w') as f:
+            f.write('ref: refs/heads/main\n')
+        with open(os.path.join(git, 'config'), 'w') as f:
+            f.write('[remote "origin"]\n\turl = https://github.com/Homebrew/brew\n')
+        if not quiet:
+            brew.puts('Updated Homebrew from 0000000 to %s.' % HOMEBREW_VERSION)
+        return 0
+    if not quiet:
+        brew.puts('Already up-to-date.')
     return 0
 
 
@@ -883,6 +906,8 @@ def main(ctx, args):
             return 0, 'read'
         if command == 'install':
             return cmd_install(brew, [a for a in rest if not a.startswith('-')]), kind
+        if command in ('update', 'up'):
+            return cmd_update(brew, rest), kind
         if command in ('uninstall', 'remove', 'rm'):
             return cmd_uninstall(brew, [a for a in rest if not a.startswith('-')]), kind
         if command in ('list', 'ls'):
