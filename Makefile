@@ -6,27 +6,62 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .ONESHELL:
 .DEFAULT_GOAL := test
-.PHONY: test venv lint sanity units integration macsim molecule build
+.PHONY: test venv venv-latest venv-py39 lint sanity sanity-lowest sanity-latest units units-lowest \
+	units-latest units-py39 integration macsim molecule build
 
+# The supported range is the tested range. meta/runtime.yml admits ansible-core 2.19 and later:
+#   .venv         ansible-core 2.19 (the lowest) on Python 3.11: everything, molecule included
+#   .venv-latest  ansible-core 2.21 (the newest) on Python 3.12: units and sanity
+#   .venv-py39    Python 3.9, what the modules run on (macOS's /usr/bin/python3): the module_utils,
+#                 module and stand-in unit tests (and the simulated Macs run the modules on 3.9 too)
 VENV := .venv
 STAMP := $(VENV)/.installed-requirements-dev
+VENV_LATEST := .venv-latest
+STAMP_LATEST := $(VENV_LATEST)/.installed-requirements-latest
+VENV_PY39 := .venv-py39
+STAMP_PY39 := $(VENV_PY39)/.installed-requirements-py39
 TOOLS := tests/tools
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 # Python versions for sanity's per-version tests (compile, import): 3.9 runs the modules on the
-# Macs (/usr/bin/python3), 3.11 is the controller. The other sanity tests run on the controller.
+# Macs (/usr/bin/python3), the controller's version the rest. The other sanity tests run on the
+# controller.
 CONTROLLER_PYTHON := 3.11
+CONTROLLER_PYTHON_LATEST := 3.12
 SANITY_PYTHONS ?= 3.9 3.11
+SANITY_PYTHONS_LATEST ?= 3.9 3.12
 
 test: lint sanity units integration build macsim molecule
 
 # Rebuilt from scratch whenever requirements-dev.txt changes, so nothing stale stays installed.
+# $(call make-venv,DIRECTORY,PYTHON_VERSION,REQUIREMENTS): a fresh virtualenv with exactly those pins.
+define make-venv
+	python=$$($(TOOLS)/find-python $(2))
+	"$$python" -m venv --clear $(1)
+	$(1)/bin/python -m pip install --disable-pip-version-check -r $(3)
+	$(1)/bin/python -m pip check
+endef
+
 venv: $(STAMP)
 $(STAMP): requirements-dev.txt
-	python=$$($(TOOLS)/find-python $(CONTROLLER_PYTHON))
-	"$$python" -m venv --clear $(VENV)
-	$(VENV)/bin/python -m pip install --disable-pip-version-check -r requirements-dev.txt
-	$(VENV)/bin/python -m pip check
+	$(call make-venv,$(VENV),$(CONTROLLER_PYTHON),requirements-dev.txt)
+	touch $@
+
+venv-latest: $(STAMP_LATEST)
+$(STAMP_LATEST): requirements-latest.txt
+	$(call make-venv,$(VENV_LATEST),$(CONTROLLER_PYTHON_LATEST),requirements-latest.txt)
+	touch $@
+
+# ansible-core does not install on 3.9; its target-side code (ansible.module_utils, which supports
+# 3.9) comes from .venv through a .pth pointing at a directory that holds only the `ansible` package.
+venv-py39: $(STAMP_PY39)
+$(STAMP_PY39): requirements-py39.txt $(STAMP)
+	$(call make-venv,$(VENV_PY39),3.9,requirements-py39.txt)
+	mkdir -p $(VENV_PY39)/ansible-core
+	ln -sfn "$$($(VENV)/bin/python -c 'import ansible, os; print(os.path.dirname(ansible.__file__))')" \
+		$(VENV_PY39)/ansible-core/ansible
+	site=$$($(VENV_PY39)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+	echo "$(CURDIR)/$(VENV_PY39)/ansible-core" > "$$site/ansible-module-utils.pth"
 	touch $@
 
 # ansible-lint: settings (production profile, offline, strict) in .ansible-lint. Its yaml rule
@@ -38,32 +73,31 @@ lint: $(STAMP)
 
 # ansible-test needs the collection at .../ansible_collections/llmhost/macos: sanity runs on a
 # snapshot of the checkout there (tests/tools/snapshot), in a temporary directory. ansible-test
-# looks up interpreters by name on PATH (pyenv's shims there fail for unselected versions), so a
-# temporary bin directory links each pythonX.Y to the real interpreter.
+# looks up interpreters by name on PATH (pyenv's shims there fail for unselected versions), so
+# tests/tools/sanity links each pythonX.Y to the real interpreter in a temporary bin directory.
 # The pip bootstrap script ansible-test would download is replaced by an offline stand-in.
-sanity: $(STAMP)
-	python $(TOOLS)/install_get_pip.py
-	tmp=$$(mktemp -d)
-	trap 'rm -rf "$$tmp"' EXIT
-	mkdir "$$tmp/bin"
-	for version in $(CONTROLLER_PYTHON) $(SANITY_PYTHONS); do
-		ln -sf "$$($(TOOLS)/find-python $$version)" "$$tmp/bin/python$$version"
-	done
-	targets=()
-	for version in $(SANITY_PYTHONS); do targets+=(--target-python "$$version"); done
-	export PATH="$$tmp/bin:$$PATH"
-	$(TOOLS)/snapshot "$$tmp/ansible_collections/llmhost/macos"
-	cd "$$tmp/ansible_collections/llmhost/macos"
-	ansible-test sanity --color no --controller origin:python=venv/$(CONTROLLER_PYTHON) "$${targets[@]}"
+sanity: sanity-lowest sanity-latest
+
+sanity-lowest: $(STAMP)
+	$(TOOLS)/sanity $(VENV) $(CONTROLLER_PYTHON) $(SANITY_PYTHONS)
+
+sanity-latest: $(STAMP_LATEST)
+	$(TOOLS)/sanity $(VENV_LATEST) $(CONTROLLER_PYTHON_LATEST) $(SANITY_PYTHONS_LATEST)
 
 # pytest exits 5 when it collects no test; that fails the target like any other error.
-units: $(STAMP)
-	dirs=()
-	for dir in tests/unit tests/macsim/tests; do
-		if [ -d "$$dir" ]; then dirs+=("$$dir"); fi
-	done
-	if [ $${#dirs[@]} -eq 0 ]; then echo "units: no tests/unit or tests/macsim/tests" >&2; exit 1; fi
-	pytest "$${dirs[@]}"
+units: units-lowest units-latest units-py39
+
+units-lowest: $(STAMP)
+	pytest tests/unit tests/macsim/tests
+
+units-latest: $(STAMP_LATEST)
+	$(VENV_LATEST)/bin/pytest -p no:cacheprovider tests/unit tests/macsim/tests
+
+# What runs on the Mac, on the Mac's Python: module_utils and modules (with ansible-core's
+# module_utils), and the stand-ins of the simulated Mac. Roles and filters run on the controller.
+units-py39: $(STAMP_PY39)
+	$(VENV_PY39)/bin/pytest -p no:cacheprovider tests/unit/plugins/module_utils tests/unit/plugins/modules \
+		tests/macsim/tests
 
 # Modules run in-process with their real HTTP code against the Ollama API emulator on loopback:
 # every fault it injects, check mode, idempotence counted from its request log. No root needed.
@@ -92,6 +126,8 @@ build: $(STAMP)
 	cd "$$tmp"
 	export ANSIBLE_COLLECTIONS_PATH="$$tmp/collections"
 	ansible-galaxy collection build --output-path dist src
+	# The license text ships with the code it covers.
+	tar -tzf dist/llmhost-macos-*.tar.gz | grep -qx COPYING || { echo "build: COPYING is not in the tarball" >&2; exit 1; }
 	ansible-galaxy collection install --offline dist/llmhost-macos-*.tar.gz
 	shopt -s nullglob
 	python $(CURDIR)/$(TOOLS)/check_installed_docs.py "$$ANSIBLE_COLLECTIONS_PATH" src/plugins/modules/*.py
