@@ -127,7 +127,13 @@ build: $(STAMP)
 	export ANSIBLE_COLLECTIONS_PATH="$$tmp/collections"
 	ansible-galaxy collection build --output-path dist src
 	# The license text ships with the code it covers.
-	tar -tzf dist/llmhost-macos-*.tar.gz | grep -qx COPYING || { echo "build: COPYING is not in the tarball" >&2; exit 1; }
+	members=$$(tar -tzf dist/llmhost-macos-*.tar.gz)
+	grep -qx COPYING <<<"$$members" || { echo "build: COPYING is not in the tarball" >&2; exit 1; }
 	ansible-galaxy collection install --offline dist/llmhost-macos-*.tar.gz
 	shopt -s nullglob
 	python $(CURDIR)/$(TOOLS)/check_installed_docs.py "$$ANSIBLE_COLLECTIONS_PATH" src/plugins/modules/*.py
+	# The collection's playbooks run by name from the install (`ansible-playbook llmhost.macos.bootstrap`).
+	for playbook in src/playbooks/*.yml; do
+		name=llmhost.macos.$$(basename "$$playbook" .yml)
+		ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false ansible-playbook --syntax-check -i localhost, "$$name"
+	done
