@@ -255,9 +255,9 @@ class Launchctl(Command):
 
 def validate_params(params):
     label = validate_label(params['label'])
-    if params['state'] == 'started' and params.get('enabled') is False:
-        raise LaunchdError('enabled: false stops launchd from loading the job, so it cannot be started; '
-                           'use state: stopped (or absent) with enabled: false')
+    if params['state'] in ('started', 'loaded') and params.get('enabled') is False:
+        raise LaunchdError('enabled: false stops launchd from loading the job, so it cannot be %s; '
+                           'use state: stopped (or absent) with enabled: false' % params['state'])
     if params.get('plist') is not None and params.get('plist_path'):
         raise LaunchdError('plist and plist_path are mutually exclusive')
     definition = normalize_definition(params['plist'], label) if params.get('plist') is not None else None
@@ -292,7 +292,9 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
         source = old_data if old_data is not None else (
             files.read(status['path']) if loaded and status.get('path') else None)
         job = load_definition(source) if source is not None else None
-    on_demand = bool(job) and any(key in job for key in ON_DEMAND_KEYS)
+    # `loaded` asks only that launchd has the job: a boot-time task that runs once (RunAtLoad, no KeepAlive)
+    # and exits is treated like a job started on an event, never kickstarted again.
+    on_demand = state == 'loaded' or (bool(job) and any(key in job for key in ON_DEMAND_KEYS))
     disabled = None
     if params.get('enabled') is not None:
         # an override wins; without one, the plist's own Disabled key decides (ssh.plist has Disabled true)
@@ -314,7 +316,7 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
                 steps.append(('bootout', lambda: launchctl.bootout(target, stop_timeout)))
             owner = None if domain == 'system' else uid
             steps.append(('write %s' % path, lambda: files.write(path, new_data, owner)))
-    elif state in ('started', 'restarted') and not loaded and old_data is None:
+    elif state in ('started', 'loaded', 'restarted') and not loaded and old_data is None:
         raise LaunchdError('%s is not loaded in %s and %s does not exist: give plist (or plist_path)'
                            % (label, target_domain, path))
 
@@ -346,7 +348,7 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
     if not check_mode and steps:
         for _description, step in steps:
             step()
-        if state in ('started', 'restarted'):
+        if state in ('started', 'loaded', 'restarted'):
             status = job_status(launchctl.print_job(target) or {})
             if status['state'] != 'running' and actions[-1] == 'bootstrap' and not on_demand:
                 # loaded without RunAtLoad: start it now
@@ -362,7 +364,7 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
     elif status is not None:
         job_state = status.get('state') or 'not loaded'
     else:
-        job_state = 'running'  # check mode: a job that would be bootstrapped
+        job_state = 'loaded' if state == 'loaded' else 'running'  # check mode: a job that would be bootstrapped
 
     return {
         'changed': bool(actions),

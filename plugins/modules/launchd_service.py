@@ -69,13 +69,16 @@ options:
   state:
     description:
       - V(started) loads the job and makes sure it runs.
+      - V(loaded) loads the job and leaves its running to launchd, for a task that runs once at boot
+        (C(RunAtLoad) without C(KeepAlive)) and exits. A loaded job is not started again, and a job whose
+        definition changed is reloaded (and so runs once more).
       - V(stopped) boots it out (a C(KeepAlive) job cannot be stopped while it is loaded); the file stays, so a
         system job starts again at the next boot unless O(enabled=false).
       - V(restarted) loads the job if needed, else kills and starts it again (C(kickstart -k)); always a change,
         meant for handlers.
       - V(absent) boots it out and removes the file written from O(plist).
     type: str
-    choices: [started, stopped, restarted, absent]
+    choices: [started, loaded, stopped, restarted, absent]
     default: started
   enabled:
     description:
@@ -231,7 +234,7 @@ def main():
             uid=dict(type='int'),
             plist=dict(type='dict'),
             plist_path=dict(type='path'),
-            state=dict(type='str', default='started', choices=['started', 'stopped', 'restarted', 'absent']),
+            state=dict(type='str', default='started', choices=['started', 'loaded', 'stopped', 'restarted', 'absent']),
             enabled=dict(type='bool'),
             wait=dict(type='float', default=3),
             stop_timeout=dict(type='float', default=60),

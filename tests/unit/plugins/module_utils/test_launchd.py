@@ -408,3 +408,32 @@ def test_a_loaded_scheduled_job_managed_by_label_is_not_run_again():
     launchctl.calls.clear()
     result = run(files, launchctl, plist=None)
     assert result['actions'] == [] and launchctl.writes() == []
+
+
+def test_a_boot_task_that_ran_and_exited_stays_loaded_and_is_not_run_again():
+    """`loaded`: a RunAtLoad task without KeepAlive (it exits 0 after its work) is loaded once; `started`
+    would kickstart it on every run."""
+    files, launchctl = host(crash={LABEL: 0})
+    plist = {'ProgramArguments': ['/usr/sbin/sysctl', 'iogpu.wired_limit_mb=114688'], 'RunAtLoad': True}
+    first = run(files, launchctl, plist=plist, state='loaded')
+    assert first['actions'] == ['write %s' % PATH, 'bootstrap'] and first['last_exit_code'] == 0
+    launchctl.calls.clear()
+    again = run(files, launchctl, plist=plist, state='loaded')
+    assert again['actions'] == [] and launchctl.writes() == []
+    assert run(files, launchctl, plist=plist, state='started')['actions'] == ['kickstart']
+
+
+def test_a_changed_boot_task_is_reloaded_and_so_runs_again():
+    files, launchctl = host(crash={LABEL: 0})
+    plist = {'ProgramArguments': ['/usr/sbin/sysctl', 'iogpu.wired_limit_mb=114688'], 'RunAtLoad': True}
+    run(files, launchctl, plist=plist, state='loaded')
+    changed = dict(plist, ProgramArguments=['/usr/sbin/sysctl', 'iogpu.wired_limit_mb=120000'])
+    result = run(files, launchctl, plist=changed, state='loaded')
+    assert result['actions'] == ['bootout', 'write %s' % PATH, 'bootstrap']
+    assert launchctl.jobs['system/%s' % LABEL]['runs'] == 1
+
+
+def test_loaded_with_enabled_false_is_refused():
+    files, launchctl = host()
+    with pytest.raises(launchd.LaunchdError, match='cannot be loaded'):
+        run(files, launchctl, state='loaded', enabled=False)
