@@ -4,6 +4,8 @@ prefix, /Library and homes under the state directory's root/, launchctl is the s
 import json
 import os
 import plistlib
+import subprocess
+import sys
 import time
 
 import pytest
@@ -116,7 +118,7 @@ def test_install_and_list(brew):
 
 def test_install_ollama(brew):
     install(brew, 'ollama')
-    keg = os.path.join(brew.prefix, 'Cellar/ollama/0.13.0')
+    keg = os.path.join(brew.prefix, 'Cellar/ollama/0.32.3')
     assert os.readlink(os.path.join(keg, 'bin/ollama')) == '../libexec/ollama'
     with open(os.path.join(keg, 'homebrew.mxcl.ollama.plist'), 'rb') as f:
         plist = plistlib.load(f)
@@ -125,8 +127,9 @@ def test_install_ollama(brew):
     data = json.loads(brew.run('brew', 'info', '--json=v2', 'ollama', euid=501).out)
     assert data['casks'] == [] and len(data['formulae']) == 1
     formula = data['formulae'][0]
-    assert formula['name'] == 'ollama' and formula['versions']['stable'] == '0.13.0'
-    assert [i['version'] for i in formula['installed']] == ['0.13.0'] and formula['linked_keg'] == '0.13.0'
+    assert formula['name'] == 'ollama' and formula['versions']['stable'] == '0.32.3'
+    assert [i['version'] for i in formula['installed']] == ['0.32.3'] and formula['linked_keg'] == '0.32.3'
+    assert formula['outdated'] is False
     assert formula['service']['run'] == ['$HOMEBREW_PREFIX/opt/ollama/bin/ollama', 'serve']
     hash_ = info(brew, 'ollama')
     assert hash_['command'] == ('OLLAMA_FLASH_ATTENTION="1" OLLAMA_KV_CACHE_TYPE="q8_0" '
@@ -253,5 +256,194 @@ def test_services_usage_errors(brew, args, message):
 
 
 def test_not_simulated(brew):
-    res = brew.run('brew', 'upgrade', euid=501)
-    assert (res.rc, res.err) == (2, 'macsim: brew upgrade is not simulated\n')
+    res = brew.run('brew', 'reinstall', 'tinyd', euid=501)
+    assert (res.rc, res.err) == (2, 'macsim: brew reinstall tinyd is not simulated\n')
+
+
+# ---- newer versions: outdated, upgrade, install of an outdated formula ------------------------------
+
+@pytest.fixture
+def hb(sim):
+    """brew without launchd (nothing here touches services)."""
+    sim.prefix = sim.root_path('/opt/homebrew')
+    return sim
+
+
+def formula_info(sim, name):
+    res = sim.run('brew', 'info', '--json=v2', name, euid=501)
+    assert res.rc == 0, res
+    return json.loads(res.out)['formulae'][0]
+
+
+def kegs(sim, name):
+    return sorted(os.listdir(os.path.join(sim.prefix, 'Cellar', name)))
+
+
+def make_available(sim, **versions):
+    sim.write_json('homebrew-available.json', versions)
+
+
+def test_a_newer_version_makes_an_installed_formula_outdated(hb):
+    install(hb, 'ollama')
+    assert formula_info(hb, 'ollama')['outdated'] is False
+    res = hb.run('brew', 'outdated', euid=501)
+    assert (res.rc, res.out, res.err) == (0, '', '')
+    make_available(hb, ollama='0.33.0')
+    formula = formula_info(hb, 'ollama')
+    assert (formula['outdated'], formula['versions']['stable'], formula['linked_keg']) == (True, '0.33.0', '0.32.3')
+    assert [i['version'] for i in formula['installed']] == ['0.32.3']
+    assert hb.run('brew', 'outdated', euid=501).out == 'ollama\n'
+    res = hb.run('brew', 'outdated', 'ollama', euid=501)
+    assert (res.rc, res.out) == (1, 'ollama\n')        # a named formula that is outdated: exit 1
+    assert hb.run('brew', 'outdated', '-v', euid=501).out == 'ollama (0.32.3) < 0.33.0\n'
+    res = hb.run('brew', 'outdated', '--json=v2', euid=501)
+    assert res.rc == 0 and json.loads(res.out) == {'formulae': [{
+        'name': 'ollama', 'installed_versions': ['0.32.3'], 'current_version': '0.33.0', 'pinned': False,
+        'pinned_version': None}], 'casks': []}
+    res = hb.run('brew', 'outdated', 'tinyd', euid=501)     # not installed: not outdated
+    assert (res.rc, res.out) == (0, '')
+    assert set((c['kind'], c['rc']) for c in hb.calls() if c['argv'][1] == 'outdated') == {('read', 0), ('read', 1)}
+
+
+def test_the_newer_version_is_per_instance(hb, laptop):
+    laptop.prefix = laptop.root_path('/opt/homebrew')
+    install(hb, 'ollama')
+    install(laptop, 'ollama')
+    make_available(hb, ollama='0.33.0')
+    assert formula_info(hb, 'ollama')['outdated'] is True
+    assert formula_info(laptop, 'ollama')['outdated'] is False
+
+
+def test_upgrade_pours_the_new_keg_relinks_and_cleans_up(hb):
+    install(hb, 'ollama')
+    old_keg = os.path.join(hb.prefix, 'Cellar/ollama/0.32.3')
+    make_available(hb, ollama='0.33.0')
+    res = hb.run('brew', 'upgrade', 'ollama', euid=501)
+    assert (res.rc, res.err) == (0, ''), res
+    assert res.out.startswith('==> Upgrading 1 outdated package:\n'
+                              'ollama 0.32.3 -> 0.33.0\n'
+                              '==> Upgrading ollama\n'
+                              '  0.32.3 -> 0.33.0\n'
+                              '\n'
+                              '==> Pouring ollama--0.33.0.arm64_sequoia.bottle.tar.gz\n')
+    assert '==> Running `brew cleanup ollama`...\n' in res.out
+    assert 'Removing: %s... (' % old_keg in res.out
+    assert kegs(hb, 'ollama') == ['0.33.0'] and not os.path.exists(old_keg)
+    new_keg = os.path.join(hb.prefix, 'Cellar/ollama/0.33.0')
+    assert os.readlink(os.path.join(hb.prefix, 'opt/ollama')) == '../Cellar/ollama/0.33.0'
+    assert os.readlink(os.path.join(hb.prefix, 'var/homebrew/linked/ollama')) == '../../../Cellar/ollama/0.33.0'
+    assert os.readlink(os.path.join(hb.prefix, 'bin/ollama')) == '../Cellar/ollama/0.33.0/bin/ollama'
+    assert os.access(os.path.join(hb.prefix, 'bin/ollama'), os.X_OK)
+    with open(os.path.join(new_keg, 'homebrew.mxcl.ollama.plist'), 'rb') as f:
+        plist = plistlib.load(f)
+    assert plist['ProgramArguments'] == [hb.prefix + '/opt/ollama/bin/ollama', 'serve']
+    assert json.load(open(os.path.join(new_keg, 'INSTALL_RECEIPT.json')))['source']['versions'] == {'stable': '0.33.0'}
+    formula = formula_info(hb, 'ollama')
+    assert (formula['outdated'], formula['linked_keg'], [i['version'] for i in formula['installed']]) == (
+        False, '0.33.0', ['0.33.0'])
+    assert hb.run('brew', 'list', '--versions', 'ollama', euid=501).out == 'ollama 0.33.0\n'
+    # Up to date now.
+    res = hb.run('brew', 'upgrade', 'ollama', euid=501)
+    assert (res.rc, res.out, res.err) == (0, '', 'Warning: ollama 0.33.0 already installed\n')
+    res = hb.run('brew', 'upgrade', euid=501)
+    assert (res.rc, res.out, res.err) == (0, '', '')
+    assert [(c['argv'][1:], c['kind'], c['rc']) for c in hb.calls() if c['argv'][1] == 'upgrade'] == [
+        (['upgrade', 'ollama'], 'write', 0), (['upgrade', 'ollama'], 'write', 0), (['upgrade'], 'write', 0)]
+
+
+def test_upgrade_refuses_root_and_formulae_not_installed(hb):
+    make_available(hb, ollama='0.33.0')
+    res = hb.run('brew', 'upgrade', 'ollama', euid=0)
+    assert (res.rc, res.out, res.err) == (1, '', ROOT_REFUSED)
+    res = hb.run('brew', 'upgrade', 'ollama', euid=501)
+    assert (res.rc, res.out, res.err) == (1, '', 'Error: ollama not installed\n')
+    res = hb.run('brew', 'upgrade', 'nosuch', euid=501)
+    assert (res.rc, res.err) == (1, 'Error: No available formula with the name "nosuch".\n')
+    assert not os.path.exists(os.path.join(hb.prefix, 'Cellar'))
+    assert [c['kind'] for c in hb.calls()] == ['write', 'write', 'error']
+
+
+def test_upgrade_all_outdated(hb):
+    install(hb, 'ollama')
+    install(hb, 'tinyd')
+    make_available(hb, ollama='0.33.0', tinyd='1.1.0')
+    res = hb.run('brew', 'upgrade', euid=501)
+    assert res.rc == 0, res
+    assert res.out.startswith('==> Upgrading 2 outdated packages:\nollama 0.32.3 -> 0.33.0\ntinyd 1.0.0 -> 1.1.0\n')
+    assert (kegs(hb, 'ollama'), kegs(hb, 'tinyd')) == (['0.33.0'], ['1.1.0'])
+    assert os.readlink(os.path.join(hb.prefix, 'bin/tinyd')) == '../Cellar/tinyd/1.1.0/bin/tinyd'
+
+
+def test_install_of_an_outdated_formula_upgrades_it(hb):
+    install(hb, 'ollama')
+    make_available(hb, ollama='0.33.0')
+    res = hb.run('brew', 'install', 'ollama', euid=501)
+    assert (res.rc, res.err) == (0, ''), res
+    assert res.out.startswith('ollama 0.32.3 is installed but outdated\n==> Upgrading ollama\n  0.32.3 -> 0.33.0\n')
+    assert kegs(hb, 'ollama') == ['0.33.0']
+    res = hb.run('brew', 'install', 'ollama', euid=501)
+    assert res.err.startswith('Warning: ollama 0.33.0 is already installed and up-to-date.\n')
+
+
+def test_a_fresh_install_takes_the_newest_version(hb):
+    make_available(hb, ollama='0.33.0')
+    install(hb, 'ollama')
+    assert kegs(hb, 'ollama') == ['0.33.0'] and formula_info(hb, 'ollama')['outdated'] is False
+
+
+def test_no_install_cleanup_keeps_the_old_keg(hb):
+    install(hb, 'ollama')
+    make_available(hb, ollama='0.33.0')
+    env = dict(hb.env(501), HOMEBREW_NO_INSTALL_CLEANUP='1')
+    proc = subprocess.run([sys.executable, hb.script('brew'), 'upgrade', 'ollama'], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert proc.returncode == 0 and 'Removing:' not in proc.stdout
+    assert kegs(hb, 'ollama') == ['0.32.3', '0.33.0']
+    formula = formula_info(hb, 'ollama')
+    assert (formula['outdated'], formula['linked_keg']) == (False, '0.33.0')
+    assert hb.run('brew', 'list', '--versions', 'ollama', euid=501).out == 'ollama 0.32.3 0.33.0\n'
+    res = hb.run('brew', 'uninstall', 'ollama', euid=501)
+    assert res.out == ('Uninstalling %s/Cellar/ollama/0.32.3... (4 files)\n'
+                       'Uninstalling %s/Cellar/ollama/0.33.0... (4 files)\n' % (hb.prefix, hb.prefix))
+    assert not os.path.lexists(os.path.join(hb.prefix, 'bin/ollama'))
+
+
+# ---- community.general.homebrew driving the stand-in -------------------------------------------------
+
+HOMEBREW_MODULE = 'ansible_collections.community.general.plugins.modules.homebrew'
+
+
+def homebrew_module(sim, tmp_path, **args):
+    """Run community.general's homebrew module as Ansible would (arguments on stdin), with `path`
+    pointing at a `brew` that runs the stand-in."""
+    bindir = tmp_path / 'brewbin'
+    if not bindir.exists():
+        bindir.mkdir()
+        wrapper = bindir / 'brew'
+        wrapper.write_text('#!/bin/sh\nexec "%s" "%s" "$@"\n' % (sys.executable, sim.script('brew')))
+        wrapper.chmod(0o755)
+    args = dict(args, path=str(bindir))
+    proc = subprocess.run([sys.executable, '-m', HOMEBREW_MODULE], input=json.dumps({'ANSIBLE_MODULE_ARGS': args}),
+                          env=sim.env(501), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, check=False)
+    assert proc.stdout, proc.stderr
+    return json.loads(proc.stdout[proc.stdout.index('{'):])
+
+
+def test_community_general_homebrew_installs_and_upgrades(hb, tmp_path):
+    pytest.importorskip(HOMEBREW_MODULE)
+    result = homebrew_module(hb, tmp_path, name='ollama', state='present')
+    assert (result.get('failed'), result['changed'], result['msg']) == (None, True, 'Package installed: ollama')
+    assert homebrew_module(hb, tmp_path, name='ollama', state='present')['changed'] is False
+    assert homebrew_module(hb, tmp_path, name='ollama', state='latest')['msg'] == 'Package already upgraded: ollama'
+    make_available(hb, ollama='0.33.0')
+    assert homebrew_module(hb, tmp_path, name='ollama', state='present')['changed'] is False
+    result = homebrew_module(hb, tmp_path, name='ollama', state='latest', _ansible_check_mode=True)
+    assert (result['changed'], result['msg']) == (True, 'Package would be upgraded: ollama')
+    assert kegs(hb, 'ollama') == ['0.32.3']
+    result = homebrew_module(hb, tmp_path, name='ollama', state='latest')
+    assert (result.get('failed'), result['changed'], result['msg']) == (None, True, 'Package upgraded: ollama')
+    assert kegs(hb, 'ollama') == ['0.33.0']
+    assert homebrew_module(hb, tmp_path, name='ollama', state='latest')['changed'] is False
+    writes = [c['argv'][1:] for c in hb.calls() if c['tool'] == 'brew' and c['kind'] == 'write']
+    assert writes == [['install', 'ollama'], ['upgrade', 'ollama']]

@@ -7,11 +7,18 @@ the plist it writes, the launchctl commands it runs (through /bin/launchctl, so 
 and answered by the simulated launchd), how it computes status/pid/exit_code/user/file, and its
 messages. Texts not taken from that code or the reference are marked INVENTED.
 
-Commands: install, uninstall, list [--versions] [NAME], info --json=v2 NAME, --prefix, --version,
-update [--force] [--quiet], services [list] [--json], services info NAME [--json],
+Commands: install, upgrade [NAME...], outdated [--json=v2] [-v] [NAME...], uninstall,
+list [--versions] [NAME], info --json=v2 NAME, --prefix, --version, update [--force] [--quiet],
+services [list] [--json], services info NAME [--json],
 services start|stop|restart|run NAME [--sudo-service-user USER]. Anything else prints
 `macsim: brew ... is not simulated`, exit 2.
 Like Homebrew, it refuses to run as root except `services` and `--prefix`.
+
+Newer versions: the catalogue's version is what Homebrew's API offers, unless a test put a newer
+one into /var/db/macsim/homebrew-available.json ({"ollama": "0.33.0"}, formula -> version): then
+an installed formula is outdated (info --json=v2 `outdated: true`, `versions.stable` the new
+version, `brew outdated` lists it) and `brew upgrade` / `brew install` pour the new keg, relink
+it and remove the old one (Homebrew's cleanup after an upgrade, unless HOMEBREW_NO_INSTALL_CLEANUP).
 
 In unit tests (MACSIM_STATE_DIR) the prefix, /Library and the homes live under
 $MACSIM_STATE_DIR/root, and launchctl is the stand-in script next to this tree.
@@ -26,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import OrderedDict
 
 from macsimlib.launchd import Paths, console_user, read_json
 from macsimlib.users import UserDB
@@ -36,6 +44,7 @@ CATALOG_DIR = os.path.join(os.path.dirname(HERE), 'homebrew')       # .../lib/ma
 GUEST_USR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))  # .../usr
 LAUNCHCTL = '/bin/launchctl'
 HOMEBREW_VERSION = '4.6.3'   # INVENTED: any recent Homebrew
+AVAILABLE = 'homebrew-available.json'   # in the state directory: formula -> newer version (tests)
 SESSION_TYPES = ['Aqua', 'Background', 'LoginWindow', 'StandardIO', 'System']
 ROOT_ERROR = ('Error: Running Homebrew as root is extremely dangerous and no longer supported.\n'
               'As Homebrew does not drop privileges on installation you would be giving all\n'
@@ -65,10 +74,16 @@ def sh_quote(arg):
     return shlex.quote(arg)
 
 
+def version_key(version):
+    """Sort key of a version string (0.9.1 < 0.32.3 < 0.32.3_1 < 0.33.0)."""
+    return [(0, int(part), '') if part.isdigit() else (1, 0, part) for part in re.split(r'[._+-]', version)]
+
+
 class Formula(object):
     def __init__(self, brew, name, spec):
         self.brew, self.name, self.spec = brew, name, spec
-        self.version = spec['version']
+        # The stable version the API offers: the catalogue's, or a newer one a test made available.
+        self.version = brew.available.get(name) or spec['version']
         prefix = brew.prefix
         self.cellar = os.path.join(prefix, 'Cellar', name)
         self.keg = os.path.join(self.cellar, self.version)
@@ -79,13 +94,38 @@ class Formula(object):
 
     def installed_versions(self):
         try:
-            return sorted(v for v in os.listdir(self.cellar) if os.path.isdir(os.path.join(self.cellar, v)))
+            names = [v for v in os.listdir(self.cellar) if os.path.isdir(os.path.join(self.cellar, v))]
         except OSError:
             return []
+        return sorted(names, key=version_key)
 
     @property
     def installed(self):
         return bool(self.installed_versions())
+
+    @property
+    def linked_version(self):
+        """The version var/homebrew/linked/NAME points at (None when not linked)."""
+        if not os.path.islink(self.linked):
+            return None
+        return os.path.basename(os.readlink(self.linked).rstrip('/'))
+
+    @property
+    def installed_version(self):
+        """The keg in use: the linked one, else the newest installed (None when not installed)."""
+        versions = self.installed_versions()
+        if self.linked_version in versions:
+            return self.linked_version
+        return versions[-1] if versions else None
+
+    @property
+    def outdated(self):
+        """Homebrew's outdated?: installed, and no installed keg is as new as the stable version."""
+        versions = self.installed_versions()
+        return bool(versions) and version_key(versions[-1]) < version_key(self.version)
+
+    def keg_of(self, version):
+        return os.path.join(self.cellar, version)
 
     def _fill(self, value):
         return value.replace('$HOMEBREW_PREFIX', self.brew.prefix).replace('$HOME', self.brew.home)
@@ -167,6 +207,9 @@ class Brew(object):
             self.user = self.env.get('USER') or (user.name if user else str(self.euid))
         self.catalog = read_json(os.path.join(CATALOG_DIR, 'formulae.json'), {})
         self.catalog.pop('_comment', None)
+        available = read_json(ctx.path(AVAILABLE), {})
+        self.available = dict((k, v) for k, v in available.items() if isinstance(v, str) and v) \
+            if isinstance(available, dict) else {}
         self._domain = None
         self.sudo_service_user = None
 
@@ -391,7 +434,6 @@ class Service(object):
 
 def ordered_json(pairs_list):
     """JSON.pretty_generate of an array of hashes (key order kept)."""
-    from collections import OrderedDict
     return json.dumps([OrderedDict(pairs) for pairs in pairs_list], indent=2)
 
 
@@ -402,10 +444,16 @@ def cmd_install(brew, names):
         raise UsageError('This command requires at least 1 formula or cask argument.')
     for name in names:
         formula = brew.formula(name)
+        if formula.outdated:
+            # REAL (asdf-community/asdf-php#91, 2021: the line, then `==> Upgrading NAME`); which
+            # stream it goes to is not known (stdout here).
+            brew.puts('%s %s is installed but outdated' % (name, formula.installed_version))
+            upgrade_formula(brew, formula)
+            continue
         if formula.installed:
-            # Believed real wording.
+            # REAL (asdf-community/asdf-php#91, tilt-dev/tilt.build#842).
             brew.opoo('%s %s is already installed and up-to-date.\nTo reinstall %s, run:\n  brew reinstall %s'
-                      % (name, formula.version, formula.version, name))
+                      % (name, formula.installed_version, formula.installed_version, name))
             continue
         # INVENTED: an abbreviated version of brew's install output.
         brew.ohai('Fetching downloads for: %s' % name)
@@ -422,6 +470,123 @@ def cmd_install(brew, names):
                       'Or, if you don\'t want/need a background service you can just run:\n  %s'
                       % (name, name, formula.manual_command()))
     return 0
+
+
+def upgrade_formula(brew, formula):
+    """Pour the stable version's keg, relink opt/, var/homebrew/linked/ and bin/ to it (its service
+    plist is written anew), then remove the older kegs as Homebrew's post-upgrade cleanup does.
+    Only the two `Upgrading` lines are REAL (asdf-community/asdf-php#91); the rest is an
+    abbreviated brew output (INVENTED). Running services are left alone (not simulated)."""
+    old_versions = [v for v in formula.installed_versions() if v != formula.version]
+    brew.ohai('Upgrading %s' % formula.name)
+    brew.puts('  %s -> %s' % (formula.installed_version, formula.version))
+    brew.puts()
+    brew.ohai('Pouring %s--%s.arm64_sequoia.bottle.tar.gz' % (formula.name, formula.version))
+    for version in old_versions:
+        unlink_bins(brew, formula.keg_of(version))
+    try:
+        count, size = install_keg(brew, formula)
+    except OSError as e:
+        brew.odie('Permission denied @ dir_s_mkdir - %s' % (e.filename or e), 'write')
+    brew.ohai('Summary')
+    brew.puts('%s: %d files, %s' % (formula.keg, count, human_size(size)))
+    if brew.env.get('HOMEBREW_NO_INSTALL_CLEANUP') or not old_versions:
+        return
+    brew.ohai('Running `brew cleanup %s`...' % formula.name)
+    brew.puts('Disable this behaviour by setting HOMEBREW_NO_INSTALL_CLEANUP.')
+    if not brew.env.get('HOMEBREW_NO_ENV_HINTS'):
+        brew.puts('Hide these hints with HOMEBREW_NO_ENV_HINTS (see `man brew`).')
+    for version in old_versions:
+        keg = formula.keg_of(version)
+        count, size = keg_stats(keg)
+        brew.puts('Removing: %s... (%d files, %s)' % (keg, count, human_size(size)))
+        try:
+            shutil.rmtree(keg)
+        except OSError as e:
+            # e.g. a keg `sudo brew services start` gave to root (INVENTED text)
+            brew.odie('Permission denied @ apply2files - %s' % (e.filename or keg), 'write')
+
+
+def cmd_upgrade(brew, args):
+    """`brew upgrade [NAME...]`: the outdated ones among NAMEs (all installed ones without)."""
+    bad = [a for a in args if a.startswith('-') and a not in ('--formula', '--formulae', '-q', '--quiet')]
+    if bad:
+        return not_simulated(['upgrade'] + args)
+    names = [a for a in args if not a.startswith('-')]
+    if names:
+        formulae = []
+        for name in names:
+            formula = brew.formula(name)
+            if not formula.installed:
+                brew.odie('%s not installed' % name, 'write')      # believed real wording
+            if not formula.outdated:
+                # Believed real (Homebrew/brew#7154: `Warning: qri 0.7.3 already installed`).
+                brew.opoo('%s %s already installed' % (name, formula.installed_version))
+                continue
+            formulae.append(formula)
+    else:
+        formulae = [f for f in brew.installed_formulae() if f.outdated]
+    if not formulae:
+        return 0       # nothing on stdout: community.general's homebrew reads that as "already upgraded"
+    brew.ohai('Upgrading %d outdated package%s:' % (len(formulae), '' if len(formulae) == 1 else 's'))
+    for formula in formulae:
+        brew.puts('%s %s -> %s' % (formula.name, formula.installed_version, formula.version))
+    for formula in formulae:
+        upgrade_formula(brew, formula)
+    return 0
+
+
+def cmd_outdated(brew, args):
+    """`brew outdated [--json=v2] [-v] [NAME...]` (Homebrew's cmd/outdated.rb, as remembered: names
+    only when stdout is not a TTY, `NAME (OLD) < NEW` with -v; exit 1 when a named formula is
+    outdated; the v2 JSON's keys name, installed_versions, current_version, pinned, pinned_version)."""
+    json_v2 = '--json=v2' in args
+    verbose = ('-v' in args or '--verbose' in args or sys.stdout.isatty()) and not ('-q' in args or '--quiet' in args)
+    known = ('--json=v2', '-v', '--verbose', '-q', '--quiet', '--formula', '--formulae')
+    bad = [a for a in args if a.startswith('-') and a not in known]
+    if bad:
+        return not_simulated(['outdated'] + args)
+    names = [a for a in args if not a.startswith('-')]
+    formulae = [brew.formula(n) for n in names] if names else brew.installed_formulae()
+    outdated = [f for f in formulae if f.outdated]
+    if json_v2:
+        entries = [OrderedDict([('name', f.name),
+                                ('installed_versions', [v for v in f.installed_versions()
+                                                        if version_key(v) < version_key(f.version)]),
+                                ('current_version', f.version), ('pinned', False), ('pinned_version', None)])
+                   for f in outdated]
+        brew.puts(json.dumps(OrderedDict([('formulae', entries), ('casks', [])]), indent=2))
+    else:
+        for f in outdated:
+            if verbose:
+                old = [v for v in f.installed_versions() if version_key(v) < version_key(f.version)]
+                brew.puts('%s (%s) < %s' % (f.name, ', '.join(old), f.version))
+            else:
+                brew.puts(f.name)
+    if names and outdated:
+        raise BrewExit(1, 'read')
+    return 0
+
+
+def unlink_bins(brew, keg):
+    """Remove the prefix's bin/ links that point into `keg`."""
+    bindir = os.path.join(brew.prefix, 'bin')
+    rel = os.path.relpath(keg, bindir)
+    for entry in sorted(os.listdir(bindir)) if os.path.isdir(bindir) else []:
+        link = os.path.join(bindir, entry)
+        if os.path.islink(link) and (os.readlink(link) + '/').startswith(rel + '/'):
+            os.unlink(link)
+
+
+def keg_stats(keg):
+    count = size = 0
+    for dirpath, _dirs, files in os.walk(keg):
+        for name in files:
+            count += 1
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                size += os.path.getsize(path)
+    return count, size
 
 
 def human_size(size):
@@ -478,14 +643,7 @@ def install_keg(brew, formula):
     bindir = os.path.join(keg, 'bin')
     for entry in sorted(os.listdir(bindir)) if os.path.isdir(bindir) else []:
         _relink(os.path.join(brew.prefix, 'bin', entry), os.path.join(rel_keg, 'bin', entry))
-    count = size = 0
-    for dirpath, _dirs, files in os.walk(keg):
-        for name in files:
-            count += 1
-            path = os.path.join(dirpath, name)
-            if not os.path.islink(path):
-                size += os.path.getsize(path)
-    return count, size
+    return keg_stats(keg)
 
 
 def _relink(link, target):
@@ -501,13 +659,11 @@ def cmd_uninstall(brew, names):
         formula = brew.formula(name)
         if not formula.installed:
             brew.odie('No such keg: %s' % formula.cellar, 'write')
-        count = sum(len(files) for _d, _s, files in os.walk(formula.cellar))
-        brew.puts('Uninstalling %s... (%d files)' % (formula.keg, count))   # INVENTED (size left out)
-        bindir = os.path.join(formula.keg, 'bin')
-        for entry in os.listdir(bindir) if os.path.isdir(bindir) else []:
-            link = os.path.join(brew.prefix, 'bin', entry)
-            if os.path.islink(link) and formula.name in os.readlink(link):
-                os.unlink(link)
+        for version in formula.installed_versions():
+            keg = formula.keg_of(version)
+            count = sum(len(files) for _d, _s, files in os.walk(keg))
+            brew.puts('Uninstalling %s... (%d files)' % (keg, count))   # INVENTED (size left out)
+            unlink_bins(brew, keg)
         for link in (formula.opt, formula.linked):
             if os.path.islink(link):
                 os.unlink(link)
@@ -537,7 +693,7 @@ def cmd_list(brew, args):
         if versions:
             brew.puts('%s %s' % (formula.name, ' '.join(formula.installed_versions())))
         elif names:
-            for dirpath, _dirs, files in os.walk(formula.keg):
+            for dirpath, _dirs, files in os.walk(formula.keg_of(formula.installed_version)):
                 for name in sorted(files):
                     brew.puts(os.path.join(dirpath, name))
         else:
@@ -569,8 +725,8 @@ def cmd_info(brew, args):
             'versions': {'stable': formula.version, 'head': None, 'bottle': True},
             'revision': 0, 'version_scheme': 0, 'keg_only': False, 'dependencies': [],
             'build_dependencies': [], 'installed': installed,
-            'linked_keg': formula.version if os.path.islink(formula.linked) else None,
-            'pinned': False, 'outdated': False, 'deprecated': False, 'disabled': False,
+            'linked_keg': formula.linked_version,
+            'pinned': False, 'outdated': formula.outdated, 'deprecated': False, 'disabled': False,
             'service': formula.api_service() or None,
         })
     brew.puts(json.dumps({'formulae': formulae, 'casks': []}, indent=2))
@@ -877,7 +1033,7 @@ def cmd_services(brew, args):
 
 # ---- entry point -----------------------------------------------------------------------------------
 
-READ_COMMANDS = ('list', 'ls', 'info', '--prefix', '--version', '-v', 'help', '--help')
+READ_COMMANDS = ('list', 'ls', 'info', 'outdated', '--prefix', '--version', '-v', 'help', '--help')
 
 
 def main(ctx, args):
@@ -896,7 +1052,7 @@ def main(ctx, args):
         if command is None or command in ('help', '--help', '-h'):
             brew.puts('Example usage:\n  brew search TEXT|/REGEX/\n  brew info [FORMULA|CASK...]\n'
                       '  brew install FORMULA|CASK...\n  brew services [subcommand]\n'
-                      '(macsim simulates install, uninstall, list, info --json=v2, services)')  # INVENTED
+                      '(macsim simulates install, upgrade, outdated, uninstall, list, info --json=v2, services)')  # INVENTED
             return (0 if command else 1), 'read'
         if command == '--prefix':
             brew.puts(brew.formula(rest[0]).opt if rest else brew.prefix)
@@ -908,6 +1064,10 @@ def main(ctx, args):
             return cmd_install(brew, [a for a in rest if not a.startswith('-')]), kind
         if command in ('update', 'up'):
             return cmd_update(brew, rest), kind
+        if command == 'upgrade':
+            return cmd_upgrade(brew, rest), kind
+        if command == 'outdated':
+            return cmd_outdated(brew, rest), kind
         if command in ('uninstall', 'remove', 'rm'):
             return cmd_uninstall(brew, [a for a in rest if not a.startswith('-')]), kind
         if command in ('list', 'ls'):
