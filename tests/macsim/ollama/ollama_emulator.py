@@ -18,9 +18,11 @@ What it emulates
   POST /api/create          derived models: "from" + "parameters"/"system"/"template"/"license"
   POST /api/copy            200, empty body
   DELETE /api/delete        200, empty body; unreferenced blobs are removed
-  GET /api/ps               loaded models with expires_at, size_vram, context_length
+  GET /api/ps               loaded models with expires_at, size (weights + KV + compute),
+                            size_vram (= size on Metal, 0 on the CPU), context_length
   POST /api/generate        canned, deterministic answer; an empty prompt loads or (keep_alive
-  POST /api/chat            0) unloads the model; no messages does the same for chat
+  POST /api/chat            0) unloads the model; no messages does the same for chat; a load
+                            follows the GPU memory budget below (500 when it does not fit)
   GET /v1/models, GET /v1/models/NAME, POST /v1/chat/completions   (OpenAI shapes)
   GET|HEAD /v2/<namespace>/<model>/manifests/<tag>   the *registry's* manifest of the current
                             revision, byte-identical to what a pull writes locally
@@ -38,12 +40,22 @@ Python API (in-process tests)
 -----------------------------
   server = start(host='127.0.0.1', port=0, models_dir=None, throughput=None, keep_alive=None,
                  catalog=None, faults_file=None, log_file=None, registry_file=None,
-                 noprune=False, context_length=None, verbose=False)
+                 noprune=False, context_length=None, verbose=False, gpu='metal', gpu_total=None,
+                 system_memory=None, chip=None, flash_attention=None, kv_cache_type=None,
+                 num_parallel=None, max_loaded_models=None, no_cloud=False, load_rate=None)
       models_dir None: ~/.ollama/models. throughput: bytes/second (None: DEFAULT_THROUGHPUT).
       keep_alive: server default like OLLAMA_KEEP_ALIVE ("5m", seconds, negative = forever).
-      start() never reads the environment; `ollama serve` does (see below).
+      context_length: OLLAMA_CONTEXT_LENGTH (None/0: automatic). gpu: 'metal' or 'none' (Metal
+      not reachable: the CPU). gpu_total: bytes (None: the stock limit of system_memory).
+      system_memory: hw.memsize (None: 128 GiB). chip: the inference compute description
+      (None: "Apple M4 Max"). flash_attention: None (auto), True, False. kv_cache_type: 'f16'
+      (None), 'q8_0', 'q4_0'. num_parallel: OLLAMA_NUM_PARALLEL (None: 1).
+      max_loaded_models: OLLAMA_MAX_LOADED_MODELS (None/0: 3). no_cloud: OLLAMA_NO_CLOUD.
+      load_rate: bytes/second a model loads at (None: DEFAULT_LOAD_RATE). Sizes take K/M/G/T.
+      start() never reads the environment and never runs sysctl; `ollama serve` does (below).
   server.url                       'http://127.0.0.1:PORT'
   server.host, server.port, server.models_dir, server.emulator
+  server.startup_log(host_url=None)   the startup lines `ollama serve` writes (list of str)
   server.requests                  copy of the request log (list of dicts, see below)
   server.clear_requests()
   server.add_fault(**rule)         returns the stored rule; rules are described below
@@ -113,16 +125,77 @@ Request log
   (layer bytes transferred by a pull), "faults" (names of the faults applied), "duration"}.
   Kept in memory and appended (JSON lines) to OLLAMA_EMULATOR_LOG / log_file if set.
 
+Today's Ollama: GPU, context, memory (ollama-role.md 3-5, macos-formats-provisioning.md 9)
+------------------------------------------------------------------------------------------
+  GPU total    Metal's recommendedMaxWorkingSetSize, read once at start: `ollama serve` runs
+               `sysctl -n hw.memsize iogpu.wired_limit_mb machdep.cpu.brand_string` once (in the
+               simulated Mac the macsim stand-in; PATH, then /usr/sbin, /sbin) and uses
+               iogpu.wired_limit_mb MiB when it is not 0, else the stock value: 128 GiB ->
+               107.52 GiB, 64 -> 48 GiB, 32 and 16 -> 2/3 (real, ollama-role.md 4.2), any other
+               size 75 % (INVENTED). A later change of the limit is seen after a restart only.
+               Without a usable sysctl (not a Mac): a 128 GiB Apple M4 Max (INVENTED, noted on
+               stderr as "ollama-emulator: no Mac sysctl ..."). OLLAMA_EMULATOR_GPU_TOTAL wins.
+  no Metal     OLLAMA_EMULATOR_GPU=none / start(gpu='none'): models load on the CPU, /api/ps
+               size_vram 0, `ollama ps` "100% CPU", the memory limit is hw.memsize (INVENTED:
+               Ollama compares with free memory), VRAM 0 so the default context is 4096.
+  context      OLLAMA_CONTEXT_LENGTH unset or 0 = automatic: 262144 / 32768 / 4096 for a VRAM
+               total >= 47 GiB / >= 23 GiB / less (real), capped at the model's trained context.
+               A request's options.num_ctx, else the Modelfile's num_ctx (derived models created
+               with parameters.num_ctx), else OLLAMA_CONTEXT_LENGTH turn the automatic path off
+               (capped too, with the "requested context size too large for model" warning; its
+               attribute names INVENTED). An automatic context that does not fit is retried once
+               with the next tier, 262144/131072 -> 32768 -> 4096 (real). /api/ps context_length
+               is the runner's.
+  budget       weights + KV cache + 2 GiB compute (Ollama's batch-2048 constant, real). Weights:
+               the catalogue's reported_size (what a real /api/tags reports, e.g. llama3.3:70b
+               42520413916), else the model blob's size. KV: context x OLLAMA_NUM_PARALLEL x
+               block_count x head_count_kv x head_dim x 2 x bytes per element (f16 2, q8_0 34/32,
+               q4_0 18/32), from the blob's GGUF header (head_dim: embedding_length / head_count).
+               A load that does not fit the GPU total even alone answers 500 {"error": "model
+               requires more system memory (81.6 GiB) than is available (64.0 GiB)"} (Ollama's
+               text and status as users report them; for Metal INVENTED). Otherwise the least
+               recently used models are unloaded until it fits beside the others and under
+               OLLAMA_MAX_LOADED_MODELS (0 = 3 per GPU, real). A quantized KV cache with
+               OLLAMA_FLASH_ATTENTION=0 fails the load: 500 "llama runner process has terminated:
+               llama_init_from_model: V cache quantization requires flash_attn" (llama.cpp's
+               message; Ollama's prefix INVENTED). Unset flash attention is auto, i.e. on.
+  load time    weights / load_rate (DEFAULT_LOAD_RATE 1 TiB/s, OLLAMA_EMULATOR_LOAD_RATE;
+               INVENTED); while loading, /api/ps does not list the model and other requests for
+               it wait; load_duration reports it (at least 250 ms).
+  startup log  (stderr; real shapes of 0.13-0.18, sources change by release, INVENTED lines)
+               WARN "invalid environment variable, using default" for a bad number, then
+               msg="server config" env="map[OLLAMA_CONTEXT_LENGTH:0 OLLAMA_FLASH_ATTENTION:false
+               OLLAMA_HOST:http://127.0.0.1:11434 OLLAMA_KEEP_ALIVE:5m0s OLLAMA_KV_CACHE_TYPE:
+               OLLAMA_MAX_LOADED_MODELS:0 OLLAMA_MODELS:... OLLAMA_NOPRUNE:false
+               OLLAMA_NO_CLOUD:false OLLAMA_NUM_PARALLEL:1]" (the variables the emulator uses;
+               unset flash attention prints false as envconfig's FlashAttention(false) would),
+               msg="Ollama cloud disabled: true" with OLLAMA_NO_CLOUD (wording real, place
+               INVENTED), msg="Listening on 127.0.0.1:11434 (version 0.32.3)",
+               msg="discovering available GPUs...", msg="inference compute" id=0 filter_id=0
+               library=Metal compute=0.0 name=Metal description="Apple M4 Max" libdirs=""
+               driver=0.0 pci_id="" type=discrete total="107.5 GiB" available="107.5 GiB" (without
+               Metal: id=cpu library=cpu ... INVENTED), msg="vram-based default context"
+               total_vram="107.5 GiB" default_num_ctx=262144. Per load: msg="llama runner started
+               in 0.04 seconds" or msg="Load failed" model=... error=...; per request a [GIN]
+               access line (none of them has msg="Listening on or msg="inference compute").
+
 CLI (the `ollama` wrapper next to this file)
 -------------------------------------------
   ollama serve        env: OLLAMA_HOST ([scheme://]host[:port], default 127.0.0.1:11434,
-                      port 0 picks a free one), OLLAMA_MODELS, OLLAMA_KEEP_ALIVE,
-                      OLLAMA_CONTEXT_LENGTH, OLLAMA_NOPRUNE, OLLAMA_EMULATOR_THROUGHPUT
-                      (bytes/s, suffixes K/M/G = KiB/MiB/GiB), OLLAMA_EMULATOR_FAULTS,
+                      port 0 picks a free one), OLLAMA_MODELS (default $HOME/.ollama/models;
+                      with neither it nor HOME: "panic: $HOME is not defined", exit 2, as
+                      ollama#8756), OLLAMA_KEEP_ALIVE, OLLAMA_CONTEXT_LENGTH,
+                      OLLAMA_FLASH_ATTENTION, OLLAMA_KV_CACHE_TYPE, OLLAMA_NUM_PARALLEL,
+                      OLLAMA_MAX_LOADED_MODELS, OLLAMA_NO_CLOUD, OLLAMA_NOPRUNE (booleans and
+                      numbers parsed as envconfig does: a boolean it cannot parse is true, a bad
+                      number is logged and the default used), OLLAMA_EMULATOR_THROUGHPUT
+                      (bytes/s, suffixes K/M/G/T = KiB/MiB/GiB/TiB), OLLAMA_EMULATOR_FAULTS,
                       OLLAMA_EMULATOR_LOG, OLLAMA_EMULATOR_REGISTRY (a JSON file
                       {"name": revision} that stores registry revisions, so they survive a
-                      restart), OLLAMA_EMULATOR_CATALOG. Logs `Listening on HOST:PORT (version
-                      X)` and one line per request on stderr. SIGTERM/SIGINT stop it (exit 0).
+                      restart), OLLAMA_EMULATOR_CATALOG, OLLAMA_EMULATOR_GPU (metal|none),
+                      OLLAMA_EMULATOR_GPU_TOTAL (bytes), OLLAMA_EMULATOR_LOAD_RATE (bytes/s).
+                      Logs the startup lines above and one line per request on stderr.
+                      SIGTERM/SIGINT stop it (exit 0).
   ollama -v|--version, ollama list|ls, ollama ps     clients of OLLAMA_HOST
 """
 
@@ -138,8 +211,10 @@ import re
 import select
 import signal
 import socket
+import shutil
 import socketserver
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -148,7 +223,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-VERSION = '0.13.0'
+VERSION = '0.32.3'  # Homebrew's ollama formula (shared/reference/ollama-role.md, snapshots)
 
 DEFAULT_REGISTRY_HOST = 'registry.ollama.ai'
 DEFAULT_NAMESPACE = 'library'
@@ -156,7 +231,6 @@ DEFAULT_TAG = 'latest'
 DEFAULT_PORT = 11434
 DEFAULT_THROUGHPUT = 64 * 1024 * 1024
 DEFAULT_KEEP_ALIVE = '5m'
-DEFAULT_CONTEXT_LENGTH = 4096  # INVENTED: newer servers pick it from the VRAM size
 PROGRESS_INTERVAL = 0.06
 FOREVER_NS = (1 << 63) - 1  # Go's time.Duration(math.MaxInt64)
 
@@ -180,6 +254,22 @@ CANNED_REPLY = ('The sky is blue because the air scatters the short blue wavelen
 EVAL_NS_PER_TOKEN = 20000000        # reported generation speed: 50 tokens/s
 PROMPT_NS_PER_TOKEN = 2000000       # reported prompt processing: 500 tokens/s
 LOAD_NS = 250000000                 # reported load time of a model that was not loaded
+
+KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
+# The simulated machine when nothing says otherwise: the seed's Mac Studio (M4 Max, 128 GiB).
+REFERENCE_MEMSIZE = 128 * GIB
+REFERENCE_CHIP = 'Apple M4 Max'
+# Metal's stock recommendedMaxWorkingSetSize by RAM size in GiB (ollama-role.md 4.2): 128 GiB ->
+# 107.52 GiB, 64 -> 48 GiB (75 %), 32 and 16 -> 2/3. Any other size: 75 % (INVENTED).
+STOCK_GPU_FRACTIONS = {128: (84, 100), 64: (3, 4), 32: (2, 3), 16: (2, 3)}
+OTHER_GPU_FRACTION = (3, 4)
+# The automatic context by total VRAM (ollama-role.md 3, server/routes.go): >= 47 GiB, >= 23 GiB.
+CONTEXT_TIERS = ((47 * GIB, 262144), (23 * GIB, 32768), (0, 4096))
+COMPUTE_BYTES = 2 * GIB             # Ollama's batch-2048 graph surcharge (ollama-role.md 4.1, 4.3)
+# Bytes per KV cache element as a fraction (ollama-role.md 4.3: q8_0 34 B / 32, q4_0 18 B / 32).
+KV_CACHE_TYPES = {'f16': (2, 1), 'q8_0': (34, 32), 'q4_0': (18, 32)}
+MODELS_PER_GPU = 3                  # OLLAMA_MAX_LOADED_MODELS=0 (server/sched.go defaultModelsPerGPU)
+DEFAULT_LOAD_RATE = 1 << 40         # INVENTED: 1 TiB/s, so a 70B model loads in about 40 ms
 
 
 # ---- errors ----------------------------------------------------------------------------------
@@ -492,20 +582,25 @@ def human_time(epoch, now=None):
     return human_duration(delta) + ' ago'
 
 
-def parse_throughput(value):
-    """Bytes per second: an int, or a number with K/M/G (KiB/MiB/GiB) like "2M" or "512KiB"."""
+def parse_size(value, default, what):
+    """A positive byte count: an int, or a number with K/M/G/T (KiB/MiB/GiB/TiB) like "2M", "512KiB"."""
     if value is None or value == '':
-        return DEFAULT_THROUGHPUT
+        return default
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         n = int(value)
     else:
-        m = re.fullmatch(r'\s*([0-9]+(?:\.[0-9]+)?)\s*([KMG]?)(?:i?B)?\s*', str(value), re.I)
+        m = re.fullmatch(r'\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*', str(value), re.I)
         if not m:
-            raise ValueError('bad throughput %r' % (value,))
-        n = int(float(m.group(1)) * {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}[m.group(2).upper()])
+            raise ValueError('bad %s %r' % (what, value))
+        n = int(float(m.group(1)) * (1 << (10 * ' KMGT'.index(m.group(2).upper() or ' '))))
     if n <= 0:
-        raise ValueError('throughput must be positive, got %r' % (value,))
+        raise ValueError('%s must be positive, got %r' % (what, value))
     return n
+
+
+def parse_throughput(value):
+    """Bytes per second (parse_size); None or '' is DEFAULT_THROUGHPUT."""
+    return parse_size(value, DEFAULT_THROUGHPUT, 'throughput')
 
 
 def _go_kind(value):
@@ -520,6 +615,196 @@ def _go_kind(value):
     if value is None:
         return 'null'
     return 'object'
+
+
+# ---- Go's formats for the server log and envconfig ----------------------------------------------
+
+def human_bytes2(n):
+    """format.HumanBytes2, as the server log prints memory: "107.5 GiB", "512.0 MiB", "0 B"."""
+    for unit, size in (('GiB', GIB), ('MiB', MIB), ('KiB', KIB)):
+        if n >= size:
+            return '%.1f %s' % (n / float(size), unit)
+    return '%d B' % n
+
+
+def _go_fraction(value, unit):
+    whole, frac = divmod(value, unit)
+    digits = len(str(unit)) - 1
+    return str(whole) + (('.%0*d' % (digits, frac)).rstrip('0') if frac else '')
+
+
+def go_duration(ns):
+    """time.Duration.String(): "5m0s", "1h0m0s", "300ms", "0s", "2562047h47m16.854775807s"."""
+    ns = int(ns)
+    if ns == 0:
+        return '0s'
+    sign, u = ('-' if ns < 0 else ''), abs(ns)
+    if u < 1000:
+        return '%s%dns' % (sign, u)
+    if u < 1000000:
+        return sign + _go_fraction(u, 1000) + '\u00b5s'
+    if u < 1000000000:
+        return sign + _go_fraction(u, 1000000) + 'ms'
+    secs, frac = divmod(u, 1000000000)
+    hours, rest = divmod(secs, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = _go_fraction(seconds * 1000000000 + frac, 1000000000) + 's'
+    if hours:
+        return '%s%dh%dm%s' % (sign, hours, minutes, text)
+    if minutes:
+        return '%s%dm%s' % (sign, minutes, text)
+    return sign + text
+
+
+def env_var(env, key):
+    """envconfig.Var: the value without surrounding spaces and quotes."""
+    return (env.get(key) or '').strip().strip('"\'')
+
+
+def go_parse_bool(text):
+    """strconv.ParseBool (ValueError for anything else)."""
+    if text in ('1', 't', 'T', 'TRUE', 'true', 'True'):
+        return True
+    if text in ('0', 'f', 'F', 'FALSE', 'false', 'False'):
+        return False
+    raise ValueError('strconv.ParseBool: parsing %s: invalid syntax' % go_quote(text))
+
+
+def env_bool(env, key):
+    """envconfig.Bool: unset or empty is false, a value ParseBool refuses counts as true; None
+    when unset (so OLLAMA_FLASH_ATTENTION can tell "auto" from "0")."""
+    text = env_var(env, key)
+    if not text:
+        return None
+    try:
+        return go_parse_bool(text)
+    except ValueError:
+        return True
+
+
+def env_uint(env, key, default, warnings):
+    """envconfig.Uint: a bad value is logged and the default used."""
+    text = env_var(env, key)
+    if text:
+        if re.fullmatch(r'[0-9]+', text):
+            return int(text)
+        warnings.append(('WARN', 'config.go:1', 'invalid environment variable, using default',
+                         [('key', key), ('value', text), ('default', default)]))
+    return default
+
+
+_SLOG_SAFE = re.compile(r'[^\s="\x00-\x1f\x7f]+')
+
+
+def slog_value(value):
+    """A value as log/slog's TextHandler writes it: quoted when empty or when it holds a space,
+    '=', a quote or a control character."""
+    if isinstance(value, bool):
+        text = 'true' if value else 'false'
+    else:
+        text = str(value)
+    return text if _SLOG_SAFE.fullmatch(text) else go_quote(text)
+
+
+def slog_line(level, source, msg, attrs=(), now=None):
+    """One line of Ollama's server log: time=... level=INFO source=file.go:N msg=... key=value."""
+    stamp = (now or datetime.datetime.now().astimezone()).isoformat(timespec='milliseconds')
+    if stamp.endswith('+00:00'):
+        stamp = stamp[:-6] + 'Z'
+    parts = ['time=%s' % stamp, 'level=%s' % level, 'source=%s' % source, 'msg=%s' % slog_value(msg)]
+    parts.extend('%s=%s' % (slog_value(key), slog_value(value)) for key, value in attrs)
+    return ' '.join(parts) + '\n'
+
+
+def go_map(values):
+    """fmt's %v of a map[string]string: map[K1:V1 K2:V2] with sorted keys."""
+    return 'map[%s]' % ' '.join('%s:%s' % (key, values[key]) for key in sorted(values))
+
+
+# ---- the GPU, the context default and the memory budget (pure) ----------------------------------
+
+def stock_gpu_limit(memsize):
+    """Metal's recommendedMaxWorkingSetSize with iogpu.wired_limit_mb at 0 (see STOCK_GPU_FRACTIONS)."""
+    memsize = int(memsize)
+    gib, rest = divmod(memsize, GIB)
+    num, den = STOCK_GPU_FRACTIONS.get(gib, OTHER_GPU_FRACTION) if not rest else OTHER_GPU_FRACTION
+    return memsize * num // den
+
+
+def gpu_limit(memsize, wired_limit_mb):
+    """The GPU total Ollama sees: iogpu.wired_limit_mb MiB when set (Metal follows it, ollama-role.md
+    4.2), else the stock value for the RAM size."""
+    if wired_limit_mb and int(wired_limit_mb) > 0:
+        return int(wired_limit_mb) * MIB
+    return stock_gpu_limit(memsize)
+
+
+def default_num_ctx(total_vram):
+    """The automatic context (OLLAMA_CONTEXT_LENGTH unset or 0) for a total VRAM in bytes."""
+    for floor, ctx in CONTEXT_TIERS:
+        if total_vram >= floor:
+            return ctx
+    return CONTEXT_TIERS[-1][1]
+
+
+def lower_context_tier(ctx):
+    """The context an automatic load retries with after an out-of-memory (reduceAutoNumCtxForLoadOOM:
+    262144/131072 -> 32768 -> 4096), or None."""
+    for ctx_tier in (32768, 4096):
+        if ctx > ctx_tier:
+            return ctx_tier
+    return None
+
+
+def model_geometry(kv):
+    """(block_count, head_count_kv, head_dim) from a model's GGUF key/values (0 when unknown);
+    head_dim is attention.key_length, else embedding_length / head_count."""
+    arch = kv.get('general.architecture', '')
+
+    def number(name):
+        value = kv.get('%s.%s' % (arch, name))
+        return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+    heads = number('attention.head_count')
+    head_dim = number('attention.key_length') or (number('embedding_length') // heads if heads else 0)
+    return number('block_count'), number('attention.head_count_kv'), head_dim
+
+
+def kv_cache_bytes(ctx, parallel, block_count, head_count_kv, head_dim, kv_type='f16'):
+    """context x parallel x block_count x head_count_kv x head_dim x 2 (K and V) x bytes/element."""
+    num, den = KV_CACHE_TYPES[kv_type]
+    return ctx * parallel * block_count * head_count_kv * head_dim * 2 * num // den
+
+
+def parse_mac_sysctl(text):
+    """The output of `sysctl -n hw.memsize iogpu.wired_limit_mb machdep.cpu.brand_string`:
+    {"memsize", "wired_limit_mb", "chip"}, or None when it is not that."""
+    lines = text.splitlines()
+    if len(lines) != 3 or not lines[0].strip().isdigit() or not lines[1].strip().isdigit():
+        return None
+    return {'memsize': int(lines[0]), 'wired_limit_mb': int(lines[1]), 'chip': lines[2].strip()}
+
+
+def probe_mac(path=None, timeout=10):
+    """Read the Mac's memory, GPU wired limit and chip with one sysctl call (in the simulated Mac,
+    the macsim stand-in). Returns (facts or None, why not)."""
+    search = os.pathsep.join(p for p in ((path if path is not None else os.environ.get('PATH', '')),
+                                         '/usr/sbin', '/sbin') if p)
+    binary = shutil.which('sysctl', path=search)
+    if not binary:
+        return None, 'no sysctl on PATH'
+    argv = [binary, '-n', 'hw.memsize', 'iogpu.wired_limit_mb', 'machdep.cpu.brand_string']
+    env = dict(os.environ, LC_ALL='C', LANG='C')
+    try:
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, check=False,
+                              universal_newlines=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as e:
+        return None, '%s: %s' % (binary, e)
+    facts = parse_mac_sysctl(proc.stdout) if proc.returncode == 0 else None
+    if facts is None:
+        said = ' / '.join(line.strip() for line in (proc.stderr or proc.stdout).splitlines() if line.strip())
+        return None, '%s exited %d: %s' % (binary, proc.returncode, said[:200])
+    return facts, ''
 
 
 # ---- GGUF header of the model blobs --------------------------------------------------------------
@@ -700,6 +985,7 @@ class Registry(object):
         self.display = {}     # primary key -> name as written in the catalogue
         self.current = {}
         self._cache = {}
+        self._sizes = None
         self.lock = threading.RLock()
         for name, entry in data['models'].items():
             key = parse_name(name).full()
@@ -788,6 +1074,20 @@ class Registry(object):
                 cached = RegistryModel(key, revision, spec)
                 self._cache[(key, revision)] = cached
             return cached
+
+    def reported_size(self, model_digest):
+        """The catalogue's reported_size (what a real /api/tags says the model weighs) of the model
+        whose model layer has this digest, or None."""
+        with self.lock:
+            if self._sizes is None:
+                sizes = {}
+                for key, entry in self.entries.items():
+                    for revision in self._revisions(entry):
+                        reg = self.lookup(key, revision)
+                        if reg is not None and reg.spec.get('reported_size'):
+                            sizes[reg.model_layer['digest']] = int(reg.spec['reported_size'])
+                self._sizes = sizes
+            return self._sizes.get(model_digest)
 
     def describe(self):
         out = {}
@@ -1396,7 +1696,9 @@ class Emulator(object):
 
     def __init__(self, models_dir=None, catalog=None, throughput=None, keep_alive=None,
                  faults_file=None, log_file=None, registry_file=None, noprune=False,
-                 context_length=None, verbose=False):
+                 context_length=None, verbose=False, gpu='metal', gpu_total=None, system_memory=None,
+                 chip=None, flash_attention=None, kv_cache_type=None, num_parallel=None,
+                 max_loaded_models=None, no_cloud=False, load_rate=None):
         if models_dir is None:
             models_dir = os.path.join(os.path.expanduser('~'), '.ollama', 'models')
         self.store = Store(models_dir)
@@ -1406,16 +1708,107 @@ class Emulator(object):
         self.faults = FaultBook(faults_file)
         self.log_file = log_file
         self.noprune = noprune
-        self.context_length = int(context_length) if context_length else DEFAULT_CONTEXT_LENGTH
         self.verbose = verbose
+        self.startup_warnings = []
+        # The machine, read once at start as Ollama reads Metal's recommendedMaxWorkingSetSize.
+        if str(gpu).lower() not in ('metal', 'none'):
+            raise ValueError('gpu must be "metal" or "none", got %r' % (gpu,))
+        self.on_gpu = str(gpu).lower() == 'metal'
+        self.system_memory = parse_size(system_memory, REFERENCE_MEMSIZE, 'system memory')
+        self.gpu_total = parse_size(gpu_total, stock_gpu_limit(self.system_memory), 'GPU total')
+        self.chip = chip or REFERENCE_CHIP
+        # Ollama's settings (envconfig): 0 / None mean the defaults, as in the environment.
+        self.context_length = int(context_length or 0)
+        if self.context_length < 0:
+            raise ValueError('context_length must be >= 0, got %r' % (context_length,))
+        self.default_ctx = default_num_ctx(self.vram_total)
+        if flash_attention is not None and not isinstance(flash_attention, bool):
+            raise ValueError('flash_attention must be None (auto), True or False, got %r' % (flash_attention,))
+        self.flash_attention = flash_attention
+        self.kv_cache_setting = kv_cache_type or ''
+        self.kv_cache_type = self.kv_cache_setting.lower() or 'f16'
+        if self.kv_cache_type not in KV_CACHE_TYPES:
+            # INVENTED: the emulator knows the documented types only and falls back to f16.
+            self.startup_warnings.append(('WARN', 'server.go:1', 'unsupported KV cache type, using f16',
+                                          [('type', self.kv_cache_setting)]))
+            self.kv_cache_type = 'f16'
+        self.num_parallel_setting = int(1 if num_parallel is None else num_parallel)
+        self.num_parallel = max(1, self.num_parallel_setting)
+        self.max_loaded_setting = int(max_loaded_models or 0)
+        self.max_loaded = self.max_loaded_setting or MODELS_PER_GPU
+        self.no_cloud = bool(no_cloud)
+        self.load_rate = parse_size(load_rate, DEFAULT_LOAD_RATE, 'load rate')
         self.requests = []
         self.partials = {}
         self.loaded = {}
+        self.loading = {}
         self.lock = threading.RLock()
+        self.cond = threading.Condition(self.lock)
         self.log_lock = threading.Lock()
         self.download_locks = {}
         self.stopping = threading.Event()
         self._ids = 0
+
+    @property
+    def vram_total(self):
+        """What Ollama counts as VRAM: the GPU total on Metal, nothing on the CPU."""
+        return self.gpu_total if self.on_gpu else 0
+
+    @property
+    def capacity(self):
+        """The memory loaded models must fit in: the GPU total, or on the CPU the Mac's RAM
+        (INVENTED: the real CPU path compares with free system memory)."""
+        return self.gpu_total if self.on_gpu else self.system_memory
+
+    def log(self, level, source, msg, attrs=()):
+        """A server log line on stderr (verbose only, i.e. `ollama serve`)."""
+        if self.verbose:
+            with self.log_lock:
+                sys.stderr.write(slog_line(level, source, msg, attrs))
+                sys.stderr.flush()
+
+    def config_values(self, host_url):
+        """The OLLAMA_* values this server uses, as the "server config" line prints them (a subset
+        of envconfig.Values(); OLLAMA_FLASH_ATTENTION prints FlashAttention(false), i.e. false when
+        unset: inferred from the code, ollama-role.md 3)."""
+        return {
+            'OLLAMA_CONTEXT_LENGTH': str(self.context_length),
+            'OLLAMA_FLASH_ATTENTION': 'true' if self.flash_attention else 'false',
+            'OLLAMA_HOST': host_url,
+            'OLLAMA_KEEP_ALIVE': go_duration(self.keep_alive_ns),
+            'OLLAMA_KV_CACHE_TYPE': self.kv_cache_setting,
+            'OLLAMA_MAX_LOADED_MODELS': str(self.max_loaded_setting),
+            'OLLAMA_MODELS': self.store.root,
+            'OLLAMA_NO_CLOUD': 'true' if self.no_cloud else 'false',
+            'OLLAMA_NOPRUNE': 'true' if self.noprune else 'false',
+            'OLLAMA_NUM_PARALLEL': str(self.num_parallel_setting),
+        }
+
+    def startup_lines(self, listen_addr, host_url):
+        """What `ollama serve` logs at start (macos-formats-provisioning.md 9.1), as text lines."""
+        lines = [slog_line(*w) for w in self.startup_warnings]
+        lines.append(slog_line('INFO', 'routes.go:1951', 'server config',
+                               [('env', go_map(self.config_values(host_url)))]))
+        if self.no_cloud:
+            # The wording is the reference's (ollama-role.md 3); level, source and place INVENTED.
+            lines.append(slog_line('INFO', 'routes.go:1956', 'Ollama cloud disabled: true'))
+        lines.append(slog_line('INFO', 'routes.go:1718', 'Listening on %s (version %s)' % (listen_addr, VERSION)))
+        lines.append(slog_line('INFO', 'runner.go:67', 'discovering available GPUs...'))
+        total = human_bytes2(self.capacity)
+        if self.on_gpu:
+            lines.append(slog_line('INFO', 'types.go:42', 'inference compute', [
+                ('id', '0'), ('filter_id', '0'), ('library', 'Metal'), ('compute', '0.0'), ('name', 'Metal'),
+                ('description', self.chip), ('libdirs', ''), ('driver', '0.0'), ('pci_id', ''),
+                ('type', 'discrete'), ('total', total), ('available', total)]))
+        else:
+            # INVENTED (the reference has no CPU-only line): the shape of Ollama's CPU device entry.
+            lines.append(slog_line('INFO', 'types.go:42', 'inference compute', [
+                ('id', 'cpu'), ('library', 'cpu'), ('compute', ''), ('name', 'cpu'), ('description', 'cpu'),
+                ('libdirs', 'ollama'), ('driver', ''), ('pci_id', ''), ('type', ''), ('total', total),
+                ('available', total)]))
+        lines.append(slog_line('INFO', 'routes.go:1768', 'vram-based default context', [
+            ('total_vram', human_bytes2(self.vram_total)), ('default_num_ctx', self.default_ctx)]))
+        return lines
 
     # -- local models ------------------------------------------------------------------------
     def load_model(self, name):
@@ -1468,37 +1861,132 @@ class Emulator(object):
 
     # -- loaded models (/api/ps) ---------------------------------------------------------------
     def _num_ctx(self, m, options):
+        """(context, automatic): the request's num_ctx, else the Modelfile's, else
+        OLLAMA_CONTEXT_LENGTH, else the VRAM-based default; capped at the trained context."""
         value = None
         for source in (options or {}, m.params):
-            if isinstance(source.get('num_ctx'), (int, float)) and not isinstance(source.get('num_ctx'), bool):
-                value = int(source['num_ctx'])
+            candidate = source.get('num_ctx')
+            if isinstance(candidate, (int, float)) and not isinstance(candidate, bool) and int(candidate) > 0:
+                value = int(candidate)
                 break
-        if not value or value <= 0:
-            value = self.context_length
+        auto = value is None and not self.context_length
+        if value is None:
+            value = self.context_length or self.default_ctx
         trained = m.context_length()
         if trained and value > trained:
+            if not auto:
+                # Attribute names INVENTED; the message is llm/server.go's (ollama-role.md 3).
+                self.log('WARN', 'server.go:176', 'requested context size too large for model',
+                         [('num_ctx', value), ('n_ctx_train', int(trained))])
             value = int(trained)
-        return value
+        return value, auto
+
+    def weights(self, m):
+        """The model's weights: what a real /api/tags reports for it (catalogue reported_size),
+        else the size of its model blob."""
+        layer = m.model_layer or {}
+        return self.registry.reported_size(layer.get('digest')) or int(layer.get('size', 0))
+
+    def estimate(self, m, ctx):
+        """The memory a runner of `m` with context `ctx` takes: weights + KV cache + compute."""
+        blocks, kv_heads, head_dim = model_geometry(m.kv)
+        weights = self.weights(m)
+        kv = kv_cache_bytes(ctx, self.num_parallel, blocks, kv_heads, head_dim, self.kv_cache_type)
+        return {'ctx': ctx, 'weights': weights, 'kv': kv, 'compute': COMPUTE_BYTES,
+                'total': weights + kv + COMPUTE_BYTES}
+
+    def _refuse(self, m, message):
+        self.log('INFO', 'sched.go:450', 'Load failed', [('model', m.model_path), ('error', message)])
+        raise ApiError(500, message)
+
+    def _plan(self, m, ctx, auto):
+        """The budget of a load that fits (lock held), or ApiError. An automatic context that does
+        not fit is retried once with the next lower tier, as reduceAutoNumCtxForLoadOOM does."""
+        if self.flash_attention is False and self.kv_cache_type != 'f16':
+            # llama.cpp's refusal (ollama-role.md 3; ollama#15043); Ollama's prefix for a runner
+            # that died while loading is the one users report (INVENTED as far as the reference goes).
+            self._refuse(m, 'llama runner process has terminated: llama_init_from_model: '
+                            'V cache quantization requires flash_attn')
+        attempts = [ctx]
+        if auto and lower_context_tier(ctx):
+            attempts.append(lower_context_tier(ctx))
+        for attempt in attempts:
+            plan = self.estimate(m, attempt)
+            if plan['total'] <= self.capacity:
+                return plan
+        # INVENTED for Metal: the text and status are Ollama's memory refusal (500), as users
+        # report it (e.g. ollama#10920, ollama#12692); the reference has no refusal text.
+        return self._refuse(m, 'model requires more system memory (%s) than is available (%s)' % (
+            human_bytes2(plan['total']), human_bytes2(self.capacity)))
+
+    def _make_room(self, plan):
+        """Unload the least recently used models until `plan` fits beside the others and under
+        OLLAMA_MAX_LOADED_MODELS (lock held). False: only loads in progress are in the way."""
+        while True:
+            used = sum(v['size'] for v in self.loaded.values()) + sum(p['total'] for p in self.loading.values())
+            count = len(self.loaded) + len(self.loading)
+            if used + plan['total'] <= self.capacity and count < self.max_loaded:
+                return True
+            if not self.loaded:
+                return False
+            victim = min(self.loaded, key=lambda k: self.loaded[k]['used_ns'])
+            del self.loaded[victim]
+
+    def _wait(self):
+        self.cond.wait(PROGRESS_INTERVAL)
+        if self.stopping.is_set():
+            raise ClientGone()
 
     def _load(self, m, keep_alive_ns, options):
-        """Load (or refresh) a model; True when it was not loaded before."""
+        """Load (or refresh) a model for a request: the load time in ns, or None when it was loaded
+        already. A load takes weights / load_rate seconds and /api/ps lists it only then."""
         key = m.name.full()
-        ctx = self._num_ctx(m, options)
-        now = time.time_ns()
-        with self.lock:
-            self._expire()
-            current = self.loaded.get(key)
-            first = current is None or current['digest'] != m.digest or current['context_length'] != ctx
-            self.loaded[key] = {
-                'name': m.name.display_shortest(), 'model': m.name.display_shortest(),
-                'size': m.size, 'digest': m.digest, 'details': m.details(),
-                'expires_ns': now + keep_alive_ns, 'size_vram': m.size, 'context_length': ctx,
-            }
-        return first
+        ctx, auto = self._num_ctx(m, options)
+        with self.cond:
+            while True:
+                self._expire()
+                if key in self.loading:
+                    self._wait()
+                    continue
+                now = time.time_ns()
+                current = self.loaded.get(key)
+                if current is not None and (current['digest'], current['requested_ctx'], current['auto']) == (
+                        m.digest, ctx, auto):
+                    current['expires_ns'] = now + keep_alive_ns
+                    current['used_ns'] = now
+                    return None
+                if current is not None:      # another digest or context: a new runner
+                    del self.loaded[key]
+                plan = self._plan(m, ctx, auto)
+                if self._make_room(plan):
+                    self.loading[key] = plan
+                    break
+                self._wait()
+        started = time.monotonic()
+        try:
+            if self.stopping.wait(plan['weights'] / float(self.load_rate)):
+                raise ClientGone()
+        finally:
+            with self.cond:
+                self.loading.pop(key, None)
+                if not self.stopping.is_set():
+                    now = time.time_ns()
+                    self.loaded[key] = {
+                        'name': m.name.display_shortest(), 'model': m.name.display_shortest(),
+                        'size': plan['total'], 'digest': m.digest, 'details': m.details(),
+                        'expires_ns': now + keep_alive_ns, 'used_ns': now,
+                        'size_vram': plan['total'] if self.on_gpu else 0, 'context_length': plan['ctx'],
+                        'requested_ctx': ctx, 'auto': auto,
+                    }
+                self.cond.notify_all()
+        seconds = time.monotonic() - started
+        self.log('INFO', 'server.go:1289', 'llama runner started in %.2f seconds' % seconds)
+        return max(1, int(seconds * 1e9))
 
     def _unload(self, name):
-        with self.lock:
+        with self.cond:
             self.loaded.pop(name.full(), None)
+            self.cond.notify_all()
 
     def _expire(self):
         now = time.time_ns()
@@ -1977,8 +2465,8 @@ class Emulator(object):
             reason = 'length'
         return tokens, reason
 
-    def _metrics(self, first_load, prompt_tokens, eval_tokens):
-        load = LOAD_NS if first_load else 2000000
+    def _metrics(self, load_ns, prompt_tokens, eval_tokens):
+        load = 2000000 if load_ns is None else max(LOAD_NS, load_ns)
         prompt_ns = prompt_tokens * PROMPT_NS_PER_TOKEN
         eval_ns = eval_tokens * EVAL_NS_PER_TOKEN
         return {'total_duration': load + prompt_ns + eval_ns + 1000000, 'load_duration': load,
@@ -2014,7 +2502,7 @@ class Emulator(object):
             ex.send_json(200, {'model': raw, 'created_at': go_time(utc=True), 'response': '',
                                'done': True, 'done_reason': 'unload'})
             return
-        first = self._load(m, keep_alive, options)
+        load_ns = self._load(m, keep_alive, options)
         if empty:
             ex.send_json(200, {'model': raw, 'created_at': go_time(utc=True), 'response': '',
                                'done': True, 'done_reason': 'load'})
@@ -2023,7 +2511,7 @@ class Emulator(object):
         prompt_tokens = len(prompt.split()) + len((m.system or '').split()) + 10
         final = {'model': raw, 'created_at': None, 'response': '', 'done': True, 'done_reason': reason,
                  'context': list(range(1, prompt_tokens + len(tokens) + 1))}
-        final.update(self._metrics(first, prompt_tokens, len(tokens)))
+        final.update(self._metrics(load_ns, prompt_tokens, len(tokens)))
         try:
             if stream:
                 for token in tokens:
@@ -2069,14 +2557,14 @@ class Emulator(object):
                                'message': {'role': 'assistant', 'content': ''},
                                'done_reason': 'unload', 'done': True})
             return
-        first = self._load(m, keep_alive, options)
+        load_ns = self._load(m, keep_alive, options)
         if not messages:
             ex.send_json(200, {'model': raw, 'created_at': go_time(utc=True),
                                'message': {'role': 'assistant', 'content': ''},
                                'done_reason': 'load', 'done': True})
             return
         tokens, reason = self._tokens(options)
-        metrics = self._metrics(first, self._prompt_tokens(m, messages), len(tokens))
+        metrics = self._metrics(load_ns, self._prompt_tokens(m, messages), len(tokens))
         try:
             if stream:
                 for token in tokens:
@@ -2126,7 +2614,11 @@ class Emulator(object):
         stream = req.get('stream') is True
         if isinstance(req.get('max_tokens'), int):
             options = dict(options, num_predict=req['max_tokens'])
-        self._load(m, keep_alive, options)
+        try:
+            self._load(m, keep_alive, options)
+        except ApiError as e:
+            self._openai_error(ex, e.status, e.message)
+            return
         tokens, reason = self._tokens(options)
         prompt_tokens = self._prompt_tokens(m, messages)
         with self.lock:
@@ -2332,6 +2824,17 @@ class EmulatorServer(object):
         return self.emulator.store.root
 
     @property
+    def listen_addr(self):
+        """HOST:PORT as Go's ln.Addr() prints it ([::]:11434 for IPv6)."""
+        host = '[%s]' % self.host if ':' in self.host else self.host
+        return '%s:%d' % (host, self.port)
+
+    def startup_log(self, host_url=None):
+        """The lines `ollama serve` writes on stderr at start (a list of text lines); host_url is
+        OLLAMA_HOST as configured (default: where it listens)."""
+        return self.emulator.startup_lines(self.listen_addr, host_url or 'http://' + self.listen_addr)
+
+    @property
     def requests(self):
         with self.emulator.log_lock:
             return [dict(entry) for entry in self.emulator.requests]
@@ -2396,12 +2899,16 @@ class EmulatorServer(object):
 
 def start(host='127.0.0.1', port=0, models_dir=None, throughput=None, keep_alive=None, catalog=None,
           faults_file=None, log_file=None, registry_file=None, noprune=False, context_length=None,
-          verbose=False):
+          verbose=False, gpu='metal', gpu_total=None, system_memory=None, chip=None, flash_attention=None,
+          kv_cache_type=None, num_parallel=None, max_loaded_models=None, no_cloud=False, load_rate=None):
     """Start an emulator on a background thread; returns an EmulatorServer."""
     emulator = Emulator(models_dir=models_dir, catalog=catalog, throughput=throughput,
                         keep_alive=keep_alive, faults_file=faults_file, log_file=log_file,
                         registry_file=registry_file, noprune=noprune, context_length=context_length,
-                        verbose=verbose)
+                        verbose=verbose, gpu=gpu, gpu_total=gpu_total, system_memory=system_memory,
+                        chip=chip, flash_attention=flash_attention, kv_cache_type=kv_cache_type,
+                        num_parallel=num_parallel, max_loaded_models=max_loaded_models,
+                        no_cloud=no_cloud, load_rate=load_rate)
     httpd = _HTTPServer((host, int(port)), emulator)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={'poll_interval': 0.05},
                               name='ollama-emulator', daemon=True)
@@ -2492,6 +2999,17 @@ def cmd_list():
     return 0
 
 
+def processor(model):
+    """The PROCESSOR column of `ollama ps`: 100% GPU, 100% CPU or "N%/M% CPU/GPU"."""
+    size, vram = model.get('size') or 0, model.get('size_vram') or 0
+    if vram >= size:
+        return '100% GPU'
+    if vram == 0:
+        return '100% CPU'
+    cpu = int(round(100.0 * (size - vram) / size))
+    return '%d%%/%d%% CPU/GPU' % (cpu, 100 - cpu)
+
+
 def cmd_ps():
     try:
         models = _client_get('/api/ps').get('models', [])
@@ -2500,7 +3018,7 @@ def cmd_ps():
     rows = [['NAME', 'ID', 'SIZE', 'PROCESSOR', 'CONTEXT', 'UNTIL']]
     for m in models:
         until = _parse_go_time(m.get('expires_at'))
-        rows.append([m['name'], m['digest'][:12], human_bytes(m['size']), '100% GPU',
+        rows.append([m['name'], m['digest'][:12], human_bytes(m['size']), processor(m),
                      str(m.get('context_length', '')), human_time(until) if until else 'Forever'])
     sys.stdout.write(_table(rows))
     return 0
@@ -2520,28 +3038,71 @@ def _parse_go_time(text):
     return dt.timestamp() + float(m.group(2) or 0)
 
 
-def _log_line(msg):
-    stamp = datetime.datetime.now().astimezone().isoformat(timespec='milliseconds')
-    if stamp.endswith('+00:00'):
-        stamp = stamp[:-6] + 'Z'
-    sys.stderr.write('time=%s level=INFO source=routes.go:1 msg=%s\n' % (stamp, go_quote(msg)))
-    sys.stderr.flush()
+# What Go prints when envconfig.Models() panics without HOME (ollama#8756, ollama-role.md 2.2);
+# the goroutine trace after the first line is INVENTED and shortened.
+GO_PANIC_HOME = ('panic: $HOME is not defined\n\n'
+                 'goroutine 1 [running]:\n'
+                 'github.com/ollama/ollama/envconfig.Models()\n'
+                 '\tgithub.com/ollama/ollama/envconfig/config.go:103 +0x1c8\n')
 
 
-def cmd_serve(args):
-    env = os.environ
+class HomeNotDefined(Exception):
+    """Neither OLLAMA_MODELS nor HOME: os.UserHomeDir() fails and Ollama panics."""
+
+
+def serve_settings(env, probe=probe_mac):
+    """(start() arguments, WARN lines to log first, an emulator note or None) for `ollama serve`."""
+    warnings = []
+    models_dir = env_var(env, 'OLLAMA_MODELS')
+    if not models_dir:
+        if not env.get('HOME'):
+            raise HomeNotDefined()
+        models_dir = os.path.join(env['HOME'], '.ollama', 'models')
     host, port = parse_ollama_host(env.get('OLLAMA_HOST', ''))[1:]
-    models_dir = env.get('OLLAMA_MODELS') or os.path.join(os.path.expanduser('~'), '.ollama', 'models')
+    facts, why = probe(env.get('PATH'))
+    note = None
+    if facts is None:
+        # INVENTED: outside a (simulated) Mac the emulator stands for the seed's Mac Studio.
+        facts = {'memsize': REFERENCE_MEMSIZE, 'wired_limit_mb': 0, 'chip': REFERENCE_CHIP}
+        note = 'ollama-emulator: no Mac sysctl (%s): a %d GiB %s\n' % (why, REFERENCE_MEMSIZE // GIB, REFERENCE_CHIP)
+    gpu_total = parse_size(env.get('OLLAMA_EMULATOR_GPU_TOTAL') or None,
+                           gpu_limit(facts['memsize'], facts['wired_limit_mb']), 'OLLAMA_EMULATOR_GPU_TOTAL')
+    kwargs = {
+        'host': host, 'port': port, 'models_dir': models_dir,
+        'throughput': env.get('OLLAMA_EMULATOR_THROUGHPUT') or None,
+        'keep_alive': env.get('OLLAMA_KEEP_ALIVE') or None,
+        'catalog': env.get('OLLAMA_EMULATOR_CATALOG') or None,
+        'faults_file': env.get('OLLAMA_EMULATOR_FAULTS') or None,
+        'log_file': env.get('OLLAMA_EMULATOR_LOG') or None,
+        'registry_file': env.get('OLLAMA_EMULATOR_REGISTRY') or None,
+        'noprune': bool(env_bool(env, 'OLLAMA_NOPRUNE')),
+        'context_length': env_uint(env, 'OLLAMA_CONTEXT_LENGTH', 0, warnings),
+        'flash_attention': env_bool(env, 'OLLAMA_FLASH_ATTENTION'),
+        'kv_cache_type': env_var(env, 'OLLAMA_KV_CACHE_TYPE') or None,
+        'num_parallel': env_uint(env, 'OLLAMA_NUM_PARALLEL', 1, warnings),
+        'max_loaded_models': env_uint(env, 'OLLAMA_MAX_LOADED_MODELS', 0, warnings),
+        'no_cloud': bool(env_bool(env, 'OLLAMA_NO_CLOUD')),
+        'gpu': (env.get('OLLAMA_EMULATOR_GPU') or 'metal').strip().lower(),
+        'gpu_total': gpu_total, 'system_memory': facts['memsize'], 'chip': facts['chip'],
+        'load_rate': env.get('OLLAMA_EMULATOR_LOAD_RATE') or None,
+        'verbose': True,
+    }
+    return kwargs, warnings, note
+
+
+def cmd_serve(args, env=None):
+    env = os.environ if env is None else env
     try:
-        server = start(host=host, port=port, models_dir=models_dir,
-                       throughput=env.get('OLLAMA_EMULATOR_THROUGHPUT') or None,
-                       keep_alive=env.get('OLLAMA_KEEP_ALIVE') or None,
-                       catalog=env.get('OLLAMA_EMULATOR_CATALOG') or None,
-                       faults_file=env.get('OLLAMA_EMULATOR_FAULTS') or None,
-                       log_file=env.get('OLLAMA_EMULATOR_LOG') or None,
-                       registry_file=env.get('OLLAMA_EMULATOR_REGISTRY') or None,
-                       noprune=bool(env.get('OLLAMA_NOPRUNE')),
-                       context_length=env.get('OLLAMA_CONTEXT_LENGTH') or None, verbose=True)
+        kwargs, warnings, note = serve_settings(env)
+    except HomeNotDefined:
+        sys.stderr.write(GO_PANIC_HOME)
+        return 2
+    except ValueError as e:
+        sys.stderr.write('Error: %s\n' % e)
+        return 1
+    host, port = kwargs['host'], kwargs['port']
+    try:
+        server = start(**kwargs)
     except OSError as e:
         shown = '[%s]' % host if ':' in host else host
         sys.stderr.write('Error: listen tcp %s:%d: bind: %s\n' % (
@@ -2550,8 +3111,11 @@ def cmd_serve(args):
     except ValueError as e:
         sys.stderr.write('Error: %s\n' % e)
         return 1
-    shown = '[%s]' % server.host if ':' in server.host else server.host
-    _log_line('Listening on %s:%d (version %s)' % (shown, server.port, VERSION))
+    shown = '[%s]' % host if ':' in host else host
+    lines = [slog_line(*w) for w in warnings] + ([note] if note else [])
+    lines += server.startup_log('http://%s:%d' % (shown, port))
+    sys.stderr.write(''.join(lines))
+    sys.stderr.flush()
     stop = threading.Event()
 
     def on_signal(signum, frame):

@@ -211,7 +211,7 @@ def test_brew_ollama_as_a_boot_daemon():
     res = ssh('sudo %s services start ollama --sudo-service-user admin' % BREW)
     assert res.returncode == 0, res.stderr
     version = wait_for(lambda: ssh('curl -sf http://127.0.0.1:11434/api/version').stdout)
-    assert json.loads(version) == {'version': '0.13.0'}
+    assert json.loads(version) == {'version': '0.32.3'}
     info = json.loads(ok('sudo %s services info ollama --json' % BREW))[0]
     assert info['user'] == 'admin' and user_of(info['pid']) == 'admin'
     env = ok('sudo cat /proc/%d/environ | tr "\\0" "\\n"' % info['pid']).splitlines()

@@ -8,8 +8,6 @@ import http.client
 import json
 import os
 import re
-import select
-import signal
 import subprocess
 import sys
 import threading
@@ -25,6 +23,7 @@ if OLLAMA_DIR not in sys.path:
     sys.path.insert(0, OLLAMA_DIR)
 
 import ollama_emulator as oe  # noqa: E402
+from ollama_support import Serve  # noqa: E402
 
 WRAPPER = os.path.join(OLLAMA_DIR, 'ollama')
 FAST = 64 * 1024 * 1024
@@ -873,17 +872,11 @@ def run_cli(args, env, python=sys.executable, timeout=20):
 def test_cli_serve_list_ps_version(tmp_path):
     env = dict(os.environ, OLLAMA_HOST='127.0.0.1:0', OLLAMA_MODELS=str(tmp_path / 'm'),
                OLLAMA_EMULATOR_LOG=str(tmp_path / 'log.jsonl'), OLLAMA_KEEP_ALIVE='-1')
-    proc = subprocess.Popen([sys.executable, WRAPPER, 'serve'], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, universal_newlines=True)
+    serve = Serve(env)
     try:
-        deadline = time.time() + 10
-        line = ''
-        while 'Listening on' not in line and time.time() < deadline:
-            if select.select([proc.stderr], [], [], 0.2)[0]:
-                line = proc.stderr.readline()
-        m = re.search(r'Listening on 127\.0\.0\.1:(\d+) \(version (\S+)\)', line)
-        assert m and m.group(2) == oe.VERSION, line
-        port = int(m.group(1))
+        m = serve.wait_listening()
+        assert m.group(2) == oe.VERSION == '0.32.3'
+        port = serve.port
         client = dict(env, OLLAMA_HOST='127.0.0.1:%d' % port)
         res = run_cli(['--version'], client)
         assert (res.returncode, res.stdout) == (0, 'ollama version is %s\n' % oe.VERSION)
@@ -901,14 +894,15 @@ def test_cli_serve_list_ps_version(tmp_path):
                          res.stdout, re.M), res.stdout
         res = run_cli(['ps'], client)
         assert res.stdout.split('\n')[0].split() == ['NAME', 'ID', 'SIZE', 'PROCESSOR', 'CONTEXT', 'UNTIL']
-        assert re.search(r'^tinyllama:latest\s+%s\s+394 KB\s+100%% GPU\s+2048\s+Forever$' % digest[:12],
+        # weights 637.7 MB (the catalogue's reported size) + 46 MB KV (2048 tokens, f16) + 2 GiB compute
+        assert re.search(r'^tinyllama:latest\s+%s\s+2\.8 GB\s+100%% GPU\s+2048\s+Forever$' % digest[:12],
                          res.stdout, re.M), res.stdout
         res = run_cli(['run', TINY], client)
         assert res.returncode == 2 and 'not simulated' in res.stderr
     finally:
-        proc.send_signal(signal.SIGTERM)
-        err = proc.communicate(timeout=10)[1]
-    assert proc.returncode == 0
+        rc = serve.stop()
+    err = serve.text()
+    assert rc == 0
     assert '"/api/pull"' in err                                   # one access line per request
     with open(str(tmp_path / 'log.jsonl')) as f:
         paths = [json.loads(x)['path'] for x in f]
