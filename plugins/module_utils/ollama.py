@@ -10,7 +10,13 @@ Cost model, what a converged run sends:
   present (derived model)         GET /api/tags, POST /api/show
   + keep_alive                    GET /api/ps
 A pull is confirmed by /api/show and /api/tags before it counts. The client is
-ollama_client.Client; names and values come from ollama_names and ollama_values.
+ollama_client.Client; names and values come from ollama_names and ollama_values, the progress
+of a pull and its summary from ollama_progress.
+
+With defer_download (what the ollama_model action plugin asks for first), a pull that would
+download is not started: ensure_model returns download_needed with a download_plan instead, and
+the action plugin runs the module again in the background, showing its progress. A pull that
+moves no data (state latest, and the registry has the build the server has) is done at once.
 Pure Python 3.9, no third-party imports.
 """
 
@@ -25,9 +31,15 @@ from ansible_collections.llmhost.macos.plugins.module_utils.ollama_names import 
     parse_model_name,
     same_model,
 )
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_progress import (
+    download_summary,
+    manifest_total_bytes,
+    pull_message,
+)
 from ansible_collections.llmhost.macos.plugins.module_utils.ollama_values import (
     from_blob,
     is_forever,
+    manifest_digests,
     model_summary,
     normalize_parameters,
     parameter_differences,
@@ -50,16 +62,33 @@ def validate_model_params(params):
     keep_alive = parse_keep_alive(params.get('keep_alive'))
     if params['state'] == 'absent' and keep_alive is not None:
         raise OllamaError('keep_alive applies to state present or latest, not absent')
-    for option in ('timeout', 'stall_timeout'):
+    for option in ('timeout', 'stall_timeout', 'download_timeout'):
         if params.get(option) is not None and params[option] <= 0:
             raise OllamaError('%s: expects a positive number of seconds, got %r' % (option, params[option]))
     if params.get('retries') is not None and params['retries'] < 0:
         raise OllamaError('retries: expects 0 or more, got %r' % params['retries'])
+    if params.get('progress_interval') is not None and params['progress_interval'] < 0:
+        raise OllamaError('progress_interval: expects 0 (no progress) or more seconds, got %r' % params['progress_interval'])
     return name, base, parameters, keep_alive
 
 
-def ensure_model(client, params, check_mode=False, now_year=None):
-    """Bring one model to params['state']; returns the module result (diff included)."""
+class DownloadDeferred(Exception):
+    """A pull would download and defer_download is set: what the background run will pull."""
+
+    def __init__(self, name, action, total_bytes):
+        super(DownloadDeferred, self).__init__(name)
+        self.name = name
+        self.action = action
+        self.total_bytes = total_bytes
+
+
+def ensure_model(client, params, check_mode=False, now_year=None, defer_download=False, on_progress=None):
+    """Bring one model to params['state']; returns the module result (diff included).
+
+    defer_download: stop before a pull that downloads, returning download_needed and
+    download_plan {model, action, total_bytes (None when the registry did not say)}.
+    on_progress: called with the PullProgress while a pull runs.
+    """
     started = client.clock()
     name, base, parameters, keep_alive = validate_model_params(params)
     state = params['state']
@@ -77,13 +106,20 @@ def ensure_model(client, params, check_mode=False, now_year=None):
         return result
 
     pull_opts = dict(insecure=params.get('insecure', False), retries=params.get('retries', 3),
-                     stall_timeout=params.get('stall_timeout', 300))
-    if base is None:
-        before_show = None
-        after_entry, show = _ensure_pulled(client, name, entry, state, pull_opts, params, check_mode, result)
-    else:
-        after_entry, show, before_show = _ensure_derived(client, name, base, entry, state, parameters, pull_opts,
-                                                         params, check_mode, result)
+                     stall_timeout=params.get('stall_timeout', 300), deadline=params.get('download_timeout'),
+                     on_progress=on_progress, defer_download=defer_download and not check_mode)
+    try:
+        if base is None:
+            before_show = None
+            after_entry, show = _ensure_pulled(client, name, entry, state, pull_opts, params, check_mode, result)
+        else:
+            after_entry, show, before_show = _ensure_derived(client, name, base, entry, state, parameters, pull_opts,
+                                                             params, check_mode, result)
+    except DownloadDeferred as deferred:
+        result['actions'].append(deferred.action)
+        result.update(download_needed=True, model=model_summary(entry) if entry else None, duration=client.clock() - started,
+                      download_plan={'model': deferred.name, 'action': deferred.action, 'total_bytes': deferred.total_bytes})
+        return result
     before = _diff_view(entry, before_show, parameters)
     if result['actions'] and check_mode:
         after = _planned_view(before, name, parameters)
@@ -121,18 +157,42 @@ def _planned_view(before, name, parameters):
     return view
 
 
-def _pull_and_confirm(client, name, pull_opts, result):
-    pulled = client.pull(name.display, **pull_opts)
+def _defer_if_downloading(client, name, entry, params, action):
+    """DownloadDeferred unless the registry's manifest shows the server has its build already."""
+    try:
+        raw = client.registry_manifest(name, params.get('registry_url'), params.get('insecure', False))
+    except OllamaError:
+        raw = None  # the size stays unknown, and whether latest would download: assume it does
+    if entry is not None and raw is not None and entry.get('digest') in manifest_digests(raw):
+        return
+    raise DownloadDeferred(name.display, action, manifest_total_bytes(raw) if raw is not None else None)
+
+
+def _pull_and_confirm(client, name, entry, pull_opts, params, result, action):
+    """Pull `name` (whose /api/tags entry is `entry`, or None), confirm it, record pull and download."""
+    options = dict(pull_opts)
+    if options.pop('defer_download', False):
+        _defer_if_downloading(client, name, entry, params, action)
+    started = client.clock()
+    pulled = client.pull(name.display, **options)
+    seconds = client.clock() - started
     result['pull'] = pulled
     result['pulled_bytes'] = result.get('pulled_bytes', 0) + pulled['bytes']
+    before = result.get('download') or {'bytes': 0, 'seconds': 0}
+    result['download'] = download_summary(before['bytes'] + pulled['bytes'], before['seconds'] + seconds)
     show = client.show(name.display)
     if show is None:
         raise OllamaError('Pulled %s, but the server does not show it (POST /api/show answered 404)' % name.display,
                           pull=pulled)
-    entry = client.find(name)
-    if entry is None:
+    new_entry = client.find(name)
+    if new_entry is None:
         raise OllamaError('Pulled %s, but /api/tags does not list it' % name.display, pull=pulled)
-    return entry, show
+    if entry is None:
+        verb = 'pulled'
+    else:
+        verb = 'updated' if new_entry.get('digest') != entry.get('digest') else None
+    result['msg'] = pull_message(name.display, verb, result['download'])
+    return new_entry, show
 
 
 def _ensure_pulled(client, name, entry, state, pull_opts, params, check_mode, result):
@@ -146,7 +206,8 @@ def _ensure_pulled(client, name, entry, state, pull_opts, params, check_mode, re
             result['actions'].append('update')
         return entry, None
     old_digest = entry.get('digest') if entry else None
-    new_entry, show = _pull_and_confirm(client, name, pull_opts, result)
+    new_entry, show = _pull_and_confirm(client, name, entry, pull_opts, params, result,
+                                        'pull' if entry is None else 'update')
     if old_digest is None:
         result['actions'].append('pull')
     elif new_entry.get('digest') != old_digest:
@@ -194,7 +255,8 @@ def _ensure_derived(client, name, base, entry, state, parameters, pull_opts, par
                         reasons.append('base %s would change' % base.display)
             else:
                 old = base_entry.get('digest') if base_entry else None
-                base_entry, base_show = _pull_and_confirm(client, base, pull_opts, result)
+                base_entry, base_show = _pull_and_confirm(client, base, base_entry, pull_opts, params, result,
+                                                          ('pull %s' if old is None else 'update %s') % base.display)
                 if state == 'latest':
                     result['digests'] = {'before': old, 'after': base_entry.get('digest')}
                 if base_entry.get('digest') != old:

@@ -23,6 +23,7 @@ from http import client as http_client
 from urllib.error import HTTPError, URLError
 
 from ansible_collections.llmhost.macos.plugins.module_utils.ollama_names import OllamaError, Unreachable, same_model
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_progress import PullProgress
 from ansible_collections.llmhost.macos.plugins.module_utils.ollama_values import manifest_digests
 
 DEFAULT_URL = 'http://127.0.0.1:11434'
@@ -187,32 +188,40 @@ class Client(object):
                               statuses=statuses[-5:])
         return statuses
 
-    def pull(self, name, insecure=False, retries=3, stall_timeout=300, backoff=2.0):
+    def pull(self, name, insecure=False, retries=3, stall_timeout=300, backoff=2.0, deadline=None, on_progress=None):
         """Pull a model to the end of its stream, retrying what another attempt can fix.
 
+        deadline: seconds the pull may take in all (attempts and pauses); checked as lines arrive.
+        on_progress: called with the PullProgress after every line of the stream.
         Returns {'attempts', 'bytes', 'statuses', 'errors' (of the attempts that were retried)};
         OllamaError when it cannot succeed.
         """
-        progress = {}   # digest -> [first completed seen, last completed seen]
+        progress = PullProgress(name, clock=self.clock)
         errors = []
         attempts = 0
         while True:
             attempts += 1
+            progress.attempt = attempts
             try:
-                statuses = self._pull_once(name, insecure, stall_timeout, progress)
-                return {'attempts': attempts, 'bytes': _pulled_bytes(progress), 'statuses': statuses[-5:],
+                statuses = self._pull_once(name, insecure, stall_timeout, progress, deadline, on_progress)
+                return {'attempts': attempts, 'bytes': progress.downloaded, 'statuses': statuses[-5:],
                         'errors': errors}
             except _FatalPull as exc:
                 raise OllamaError('Pulling %s failed: %s' % (name, exc), attempts=attempts,
-                                  errors=errors + [str(exc)], bytes=_pulled_bytes(progress))
+                                  errors=errors + [str(exc)], bytes=progress.downloaded)
             except (StreamBroken, _RetryablePull) as exc:
                 errors.append(str(exc))
+            pause = min(backoff * attempts, 30)
             if attempts > retries:
                 raise OllamaError('Pulling %s failed after %d attempts: %s' % (name, attempts, errors[-1]),
-                                  attempts=attempts, errors=errors, bytes=_pulled_bytes(progress))
-            self.sleep(min(backoff * attempts, 30))
+                                  attempts=attempts, errors=errors, bytes=progress.downloaded)
+            if deadline is not None and self.clock() + pause - progress.started > deadline:
+                raise OllamaError('Pulling %s failed after %d attempts, with no time left for another within '
+                                  'download_timeout (%g seconds): %s' % (name, attempts, deadline, errors[-1]),
+                                  attempts=attempts, errors=errors, bytes=progress.downloaded)
+            self.sleep(pause)
 
-    def _pull_once(self, name, insecure, stall_timeout, progress):
+    def _pull_once(self, name, insecure, stall_timeout, progress, deadline=None, on_progress=None):
         body = {'model': name, 'stream': True}
         if insecure:
             body['insecure'] = True
@@ -237,12 +246,16 @@ class Client(object):
                     raise _FatalPull(message)
                 raise _RetryablePull(message)
             statuses.append(line.get('status'))
+            if on_progress is not None:
+                on_progress(progress)
             if line.get('status') == 'success':
                 return statuses
+            if deadline is not None and progress.updated - progress.started > deadline:
+                raise _FatalPull('not finished within download_timeout (%g seconds), at %s' % (deadline, line.get('status')))
         raise StreamBroken('the stream ended without "success" (last status: %s)' % (statuses[-1] if statuses else 'none'))
 
-    def registry_digests(self, name, registry_url=None, insecure=False):
-        """Digests the registry's current manifest of `name` can have once pulled; None if unknown."""
+    def registry_manifest(self, name, registry_url=None, insecure=False):
+        """The raw bytes of the registry's current manifest of ModelName `name`; OllamaError if unreadable."""
         base = registry_url or ('%s://%s' % ('http' if insecure else 'https', name.host))
         url = '%s/v2/%s/%s/manifests/%s' % (base.rstrip('/'), name.namespace, name.model, name.tag)
         response = self._send('GET', '', url=url, headers={'Accept': MANIFEST_ACCEPT})
@@ -250,7 +263,11 @@ class Client(object):
         response.body.close()
         if response.status != 200:
             raise OllamaError('GET %s returned HTTP %d' % (url, response.status), status=response.status, url=url)
-        return manifest_digests(raw)
+        return raw
+
+    def registry_digests(self, name, registry_url=None, insecure=False):
+        """Digests the registry's current manifest of `name` can have once pulled."""
+        return manifest_digests(self.registry_manifest(name, registry_url, insecure))
 
 
 class _FatalPull(Exception):
@@ -261,12 +278,10 @@ class _RetryablePull(Exception):
     pass
 
 
-def _pulled_bytes(progress):
-    return sum(max(0, last - first) for first, last in progress.values())
-
-
 def _lines(response, clock, stall_timeout, progress=None):
     """Parsed NDJSON lines of a streamed response; StreamBroken on a drop, a stall, bad JSON.
+
+    `progress` (an ollama_progress.PullProgress) takes every line of a pull.
 
     A stall: no new bytes completed (Ollama re-sends the same progress every 60 ms while its own
     download stands still) and no new status for `stall_timeout` seconds.
@@ -293,13 +308,10 @@ def _lines(response, clock, stall_timeout, progress=None):
                 raise StreamBroken('unreadable line from the server: %r' % raw[:200])
             if not isinstance(line, dict):
                 raise StreamBroken('unexpected line from the server: %r' % raw[:200])
-            digest = line.get('digest')
-            if progress is not None and digest:
-                completed = line.get('completed') or 0
-                seen = progress.setdefault(digest, [completed, completed])
-                seen[1] = max(seen[1], completed)
-            key = (line.get('status'), digest, line.get('completed'))
+            key = (line.get('status'), line.get('digest'), line.get('completed'))
             now = clock()
+            if progress is not None:
+                progress.add(line, now)
             if key != last_key:
                 last_key, last_change = key, now
             elif stall_timeout and now - last_change > stall_timeout:

@@ -27,6 +27,14 @@ description:
     created with C(POST /api/create), and created again when what C(POST /api/show) reports differs.
   - O(keep_alive) loads the model into memory after it is present, so the first request does not wait for the load;
     C(GET /api/ps) tells whether it is loaded already.
+  - "A download shows its progress in the play's output: every O(progress_interval) seconds a line such as
+    C(mac-studio: pulling llama3.3:70b: 37.4% 14.80/39.60 GiB, 61.2 MiB/s, 6m54s left). For that the module's action
+    plugin first runs the module with everything that needs no download; only when a pull would download does it
+    run the module again as a background job (as with C(async)), reads the progress the module writes to a file in
+    the remote temporary directory, and returns the job's result when it ends, removing the job's files. A model
+    that is there costs one module run and one request, as without progress."
+  - Whether O(state=latest) would download is told by the registry's manifest (see O(registry_url)), which also gives
+    the size of a pull in advance; when the registry cannot be read, the pull runs in the background anyway.
   - Uses only the Python standard library and C(ansible.module_utils.urls) on the managed host.
 author:
   - llmhost.macos developers (@llmhost)
@@ -34,10 +42,19 @@ attributes:
   check_mode:
     description: >-
       In check mode the module only reads (GET requests, and POST /api/show, which reads a model's details);
-      it sends no pull, create, generate or delete, and reports what it would do.
+      it sends no pull, create, generate or delete, and reports what it would do. It runs once, never in the
+      background.
     support: full
   diff_mode:
     description: With C(--diff) the module returns the model's digest, size, parameters and load state before and after.
+    support: full
+  action:
+    description: The action plugin runs a download in the background and prints its progress on the controller.
+    support: full
+  async:
+    description: >-
+      With the C(async) keyword the module runs as an ordinary background job, without progress lines (it goes
+      to the background by itself for a download).
     support: full
   idempotent:
     description: >-
@@ -114,7 +131,29 @@ options:
     description:
       - Base URL of the registry whose manifest O(state=latest) compares with in check mode, for a mirror.
         By default C(https://) plus the host part of O(name) (C(registry.ollama.ai)).
+      - The same manifest tells, before a download, its size and whether O(state=latest) would download at all.
     type: str
+  progress_interval:
+    description:
+      - Seconds between two progress lines of a download in the play's output.
+      - V(0) runs the module in one go, like any other, with no progress and no background job.
+      - Ignored in check mode, which downloads nothing, and with the C(async) keyword.
+    type: float
+    default: 10
+  download_timeout:
+    description:
+      - Seconds a pull may take in all, retries included. A pull still running then fails; Ollama may go on
+        downloading on its own, and the next run resumes what it has.
+      - The background job of a download is given this much time, plus O(stall_timeout) and a minute.
+    type: float
+    default: 86400
+  _defer_download:
+    description: Internal use only, set by the action plugin (its first run stops before a download).
+    type: bool
+    default: false
+  _progress_file:
+    description: Internal use only, set by the action plugin (where the background run writes the progress of a pull).
+    type: path
 notes:
   - O(keep_alive) only says how long the model stays loaded after this task; a restart of the server unloads it,
     and the next run of the task loads it again.
@@ -200,6 +239,28 @@ pulled_bytes:
   returned: when something was pulled
   type: int
   sample: 42520395776
+download:
+  description: What the pulls of this task downloaded, how long they took and the average rate.
+  returned: when something was pulled
+  type: dict
+  contains:
+    bytes:
+      description: Bytes downloaded (what was there already, or resumed, is not counted again).
+      type: int
+      sample: 42520395776
+    seconds:
+      description: Seconds from the first pull request to the final C(success), retries included.
+      type: float
+      sample: 662.4
+    rate_bytes_per_second:
+      description: C(bytes) divided by C(seconds), as a whole number; null when no time passed.
+      type: int
+      sample: 64191999
+msg:
+  description: The pull in words.
+  returned: when something was pulled
+  type: str
+  sample: 'pulled llama3.3:70b: 39.60 GiB in 11m02s, 61.2 MiB/s'
 pull:
   description: How the last pull went, C(attempts) including retries, C(errors) of the attempts that were retried.
   returned: when something was pulled
@@ -237,6 +298,13 @@ from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import
     Client,
     urls_transport,
 )
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_progress import (
+    DEFAULT_DOWNLOAD_TIMEOUT,
+    DEFAULT_PROGRESS_INTERVAL,
+    DEFAULT_STALL_TIMEOUT,
+    ProgressFile,
+    write_interval,
+)
 
 
 def main():
@@ -249,19 +317,30 @@ def main():
         template=dict(type='str'),
         keep_alive=dict(type='raw'),
         retries=dict(type='int', default=3),
-        stall_timeout=dict(type='float', default=300),
+        stall_timeout=dict(type='float', default=DEFAULT_STALL_TIMEOUT),
         insecure=dict(type='bool', default=False),
         registry_url=dict(type='str'),
+        progress_interval=dict(type='float', default=DEFAULT_PROGRESS_INTERVAL),
+        download_timeout=dict(type='float', default=DEFAULT_DOWNLOAD_TIMEOUT),
+        # set by the action plugin: stop before a download (first run), where to report progress (background run)
+        _defer_download=dict(type='bool', default=False),
+        _progress_file=dict(type='path'),
         **{'from': dict(type='str')}
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
+    progress = None
+    if params['_progress_file'] and not module.check_mode:
+        progress = ProgressFile(params['_progress_file'], interval=write_interval(params['progress_interval']))
     try:
         client = Client(params['url'], urls_transport(open_url, params['validate_certs']), timeout=params['timeout'],
                         slow_timeout=params['stall_timeout'])
-        result = ensure_model(client, params, check_mode=module.check_mode)
+        result = ensure_model(client, params, check_mode=module.check_mode, defer_download=params['_defer_download'],
+                              on_progress=progress)
     except LlmhostError as exc:
         module.fail_json(msg=exc.msg, **exc.details)
+    if progress is not None and progress.error:
+        result.setdefault('warnings', []).append('Could not report the progress of the pull (%s); it went on without' % progress.error)
     exit_with_result(module, result)
 
 

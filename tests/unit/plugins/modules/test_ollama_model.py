@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.llmhost.macos.plugins.modules import ollama_info, ollama_model
@@ -95,3 +97,47 @@ def test_info_unreachable(run_module, server):
     server.unreachable = True
     result, failed = run_module(ollama_info, {}, NoCommands())
     assert failed and result['msg'].startswith('Cannot reach the Ollama server at http://127.0.0.1:11434/api/version')
+
+
+# ---- what the action plugin asks of the module -----------------------------------------------------
+
+def test_a_pull_reports_its_download_and_writes_its_progress(run_module, server, tmp_path):
+    path = tmp_path / 'progress.json'
+    result, failed = run_module(ollama_model, {'name': 'llama3.2', '_progress_file': str(path)}, NoCommands())
+    assert not failed and result['actions'] == ['pull']
+    assert result['download']['bytes'] == 1000 == result['pulled_bytes']
+    assert result['msg'].startswith('pulled llama3.2:latest: 0.98 KiB in ')
+    snapshot = json.loads(path.read_text())
+    assert snapshot['model'] == 'llama3.2:latest' and snapshot['status'] == 'success'
+    assert snapshot['completed'] == snapshot['total'] == snapshot['bytes'] == 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['progress.json']
+
+
+def test_an_unwritable_progress_file_is_a_warning_not_a_failure(run_module, server, tmp_path):
+    warnings = []
+    result, failed = run_module(ollama_model, {'name': 'llama3.2', '_progress_file': str(tmp_path / 'no' / 'p.json')},
+                                NoCommands(), warnings=warnings)
+    assert not failed and result['changed'] and result['actions'] == ['pull']
+    assert len(warnings) == 1 and warnings[0].startswith('Could not report the progress of the pull (%s' % tmp_path)
+
+
+def test_defer_download_stops_before_the_pull(run_module, server):
+    result, failed = run_module(ollama_model, {'name': 'llama3.2', '_defer_download': True,
+                                               'registry_url': 'http://mirror:5000'}, NoCommands())
+    assert not failed and result['download_needed'] is True and result['changed'] is False
+    assert result['download_plan'] == {'model': 'llama3.2:latest', 'action': 'pull', 'total_bytes': None}
+    assert server.writes() == []
+    assert server.paths() == ['GET /api/tags', 'GET /v2/library/llama3.2/manifests/latest']
+
+
+def test_defer_download_of_a_present_model_is_one_request(run_module, server):
+    server.add(tags_entry('llama3.2:latest'))
+    result, failed = run_module(ollama_model, {'name': 'llama3.2', '_defer_download': True}, NoCommands())
+    assert not failed and not result['changed'] and 'download_needed' not in result
+    assert server.paths() == ['GET /api/tags']
+
+
+def test_a_negative_progress_interval_fails_before_any_request(run_module, server):
+    result, failed = run_module(ollama_model, {'name': 'llama3.2', 'progress_interval': -5}, NoCommands())
+    assert failed and result['msg'] == 'progress_interval: expects 0 (no progress) or more seconds, got -5.0'
+    assert server.requests == []
