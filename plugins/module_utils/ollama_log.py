@@ -146,3 +146,30 @@ def _tail(text, lines=5):
     if not text:
         return '(no log)'
     return ' | '.join(text.splitlines()[-lines:])
+
+
+def read_since_last_start(path, read, keep=10):
+    """The log text from the last start of the server on, across newsyslog's rotations.
+
+    newsyslog renames `ollama.log` to `ollama.log.0` (compressed: `.0.bz2` with the J flag, `.0.gz` with Z),
+    `.0` to `.1`, ... while the server keeps running, so after a rotation its startup lines are in an older
+    file. read(path) -> text, or None when the file does not exist (it decompresses by extension). Reads the
+    current file, then the rotated ones newest first, until one has a "Listening on" line (or there are no
+    more); returns them oldest first, joined, or None when there is no log at all.
+    """
+    texts = []
+    for index in range(-1, keep):
+        names = [path] if index < 0 else ['%s.%d%s' % (path, index, ext) for ext in ('', '.bz2', '.gz')]
+        text = None
+        for name in names:
+            text = read(name)
+            if text is not None:
+                break
+        if text is None:
+            if index < 0:
+                continue
+            break
+        texts.insert(0, text if text.endswith('\n') or not text else text + '\n')
+        if 'msg="Listening on ' in text:
+            break
+    return ''.join(texts) if texts else None

@@ -17,8 +17,9 @@ description:
   - Waits until the Ollama server answers C(GET /api/version) and its log has the report of its last start, then
     reads from that report which compute library it found. Fails, quoting the log lines, when Ollama runs on the CPU.
   - The evidence is Ollama's own startup log, C(msg="Listening on ... (version X)") followed by
-    C(msg="inference compute" ... library=Metal ... total="107.5 GiB"). Only the last start in the file counts,
-    and only when its version is the one the API reports.
+    C(msg="inference compute" ... library=Metal ... total="107.5 GiB"). Only the last start counts, and only
+    when its version is the one the API reports. When newsyslog has rotated the log since that start, the
+    rotated copies (C(.0), C(.0.bz2), C(.0.gz), ...) are read too.
   - Changes nothing. Costs one C(GET /api/version) and one read of the log file when the server is up.
 author:
   - llmhost.macos developers (@llmhost)
@@ -104,6 +105,8 @@ lines:
   elements: str
 '''
 
+import bz2
+import gzip
 import io
 import time
 
@@ -116,14 +119,20 @@ from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import
     Client,
     urls_transport,
 )
-from ansible_collections.llmhost.macos.plugins.module_utils.ollama_log import gpu_problem, wait_for_start
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_log import (
+    gpu_problem,
+    read_since_last_start,
+    wait_for_start,
+)
 
 
 def read_text(path):
+    """The text of a log file, decompressed when newsyslog compressed it; None when it does not exist."""
+    opener = bz2.open if path.endswith('.bz2') else gzip.open if path.endswith('.gz') else io.open
     try:
-        with io.open(path, 'r', encoding='utf-8', errors='replace') as handle:
+        with opener(path, 'rt', encoding='utf-8', errors='replace') as handle:
             return handle.read()
-    except (IOError, OSError):
+    except (IOError, OSError, EOFError):
         return None
 
 
@@ -138,7 +147,7 @@ def main():
     params = module.params
     try:
         client = Client(params['url'], urls_transport(open_url, params['validate_certs']), timeout=params['timeout'])
-        start = wait_for_start(lambda: read_text(params['log_path']), client.version, params['log_path'],
+        start = wait_for_start(lambda: read_since_last_start(params['log_path'], read_text), client.version, params['log_path'],
                                params['wait'], time.monotonic, time.sleep)
         problem = gpu_problem(start, params['log_path'])
         if problem and params['require_gpu']:

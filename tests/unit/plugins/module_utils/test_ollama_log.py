@@ -131,3 +131,23 @@ def test_a_server_that_never_answers_fails_with_the_end_of_its_log():
     with pytest.raises(LlmhostError) as excinfo:
         ollama_log.wait_for_start(lambda: 'panic: $HOME is not defined\n', down, '/x.log', 5, clock, clock.sleep)
     assert 'waited 5s' in excinfo.value.msg and 'panic: $HOME is not defined' in excinfo.value.msg
+
+
+def test_after_newsyslog_rotated_the_log_the_start_is_found_in_the_rotated_copy():
+    """A server that runs on after a rotation logs only requests to the new file (this failed the GPU check
+    on a converged Mac before the rotated copies were read)."""
+    files = {'/l/ollama.log': '[GIN] 2026/12/02 | 200 | GET "/api/version"\n',
+             '/l/ollama.log.0.bz2': '[GIN] older request\n',
+             '/l/ollama.log.1.bz2': M4_0_17 + '[GIN] first request\n',
+             '/l/ollama.log.2.bz2': OLD_0_9_3}
+    text = ollama_log.read_since_last_start('/l/ollama.log', files.get)
+    assert text.startswith(M4_0_17) and text.endswith('"/api/version"\n') and '0.9.3' not in text
+    assert ollama_log.last_start(text)['version'] == '0.17.0'
+
+
+def test_the_current_log_alone_when_it_has_the_start_and_none_without_a_log():
+    files = {'/l/ollama.log': CPU, '/l/ollama.log.0': M4_0_17}
+    assert ollama_log.read_since_last_start('/l/ollama.log', files.get) == CPU
+    assert ollama_log.read_since_last_start('/l/ollama.log', {}.get) is None
+    # a rotated file without a start, and nothing older: what there is
+    assert ollama_log.read_since_last_start('/l/ollama.log', {'/l/ollama.log.0.gz': 'x'}.get) == 'x\n'
