@@ -71,19 +71,11 @@ def test_check_mode_and_the_second_run_wrote_nothing(host):
             handle.write(str(len(lines)))
     with open(marker) as handle:
         calls = lines[:int(handle.read())]
-    # each site.yml run reads FileVault's state exactly once, before the ollama role changes anything
     starts = [i for i, call in enumerate(calls) if call['tool'] == 'fdesetup']
     assert len(starts) == 3, [c['argv'] for c in calls if c['tool'] == 'fdesetup']
-    # a run starts with headless_power's first `pmset -g` read; the check run is the first after the prepare
-    # step's `brew services start ollama`
-    seed = max(i for i, call in enumerate(calls) if call['tool'] == 'brew' and call['argv'][1:3] == ['services', 'start'])
-
-    def run_start(after):
-        return min(i for i, call in enumerate(calls) if i > after and call['tool'] == 'pmset' and call['argv'][1:2] == ['-g'])
-
-    check = calls[run_start(seed):run_start(starts[0])]
-    idempotence = calls[run_start(starts[1]):]
-    assert any(call['tool'] == 'fdesetup' for call in check) and any(call['tool'] == 'fdesetup' for call in idempotence)
+    # a run starts with its first play's checks, which read FileVault's state once (before any role changes
+    # anything); the stand-ins' calls before the first one are the prepare step's
+    check, idempotence = calls[starts[0]:starts[1]], calls[starts[2]:]
     for run in (check, idempotence):
         writes = [' '.join(call['argv']) for call in run if call['kind'] == 'write']
         assert writes == []
@@ -150,24 +142,18 @@ def test_the_128k_model_is_loaded_on_the_gpu_before_any_request(host):
 
 
 def test_a_plan_that_cannot_fit_fails_before_any_download_and_changes_nothing(host, tmp_path):
-    """f16 KV cache and 4 parallel slots for the 128k model: about 201.6 GiB against the 112 GiB limit."""
-    import subprocess
+    """f16 KV cache and 4 parallel slots for the 128k model: about 201.6 GiB against the 112 GiB limit. The first
+    play (every role's input checks) refuses it, so no role runs."""
     before_tags = api(host, '/api/tags')
     before_job = printed(host, DAEMON)
-    extra = tmp_path / 'no-fit.json'
-    extra.write_text(json.dumps({'ollama_kv_cache_type': 'f16', 'ollama_num_parallel': 4,
-                                 'ollama_models': [{'name': 'qwen2.5:0.5b'},
-                                                   {'name': 'llama3.3-f16x4:70b', 'from': 'llama3.3:70b',
-                                                    'parameters': {'num_ctx': 131072}, 'preload': True}]}))
-    playbook = os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml')
-    argv = ['ansible-playbook', '-i', host.backend.ansible_runner.inventory_file, playbook, '--tags', 'ollama',
-            '-e', '@%s' % extra]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False,
-                          env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
-    assert proc.returncode != 0, proc.stdout
-    out = ' '.join((proc.stdout + proc.stderr).split())
+    rc, out = site_run(host, tmp_path, {
+        'ollama_kv_cache_type': 'f16', 'ollama_num_parallel': 4,
+        'ollama_models': [{'name': 'qwen2.5:0.5b'},
+                          {'name': 'llama3.3-f16x4:70b', 'from': 'llama3.3:70b', 'parameters': {'num_ctx': 131072},
+                           'preload': True}]})
+    assert rc != 0, out[-3000:]
     assert 'llama3.3-f16x4:70b' in out and '112.00 GiB' in out, out[-3000:]
-    assert 'changed=0' in out
+    assert 'changed=0' in out and 'Provision a headless Mac' not in out, out[-3000:]
     assert api(host, '/api/tags') == before_tags       # neither model was pulled or created
     assert printed(host, DAEMON)['environment'] == before_job['environment']
 
@@ -182,3 +168,47 @@ def test_a_rotated_log_is_written_again_at_once(host):
     while '"/api/version"' not in host.file(LOG).content_string and time.monotonic() < deadline:
         time.sleep(0.5)
     assert '"/api/version"' in host.file(LOG).content_string
+
+
+def site_run(host, tmp_path, extra_vars, tags=None):
+    import subprocess
+    extra = tmp_path / 'extra.json'
+    extra.write_text(json.dumps(extra_vars))
+    playbook = os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'converge.yml')
+    argv = ['ansible-playbook', '-i', host.backend.ansible_runner.inventory_file, playbook, '-e', '@%s' % extra]
+    if tags:
+        argv += ['--tags', tags]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
+    return proc.returncode, ' '.join((proc.stdout + proc.stderr).split())
+
+
+def test_bad_input_to_a_later_role_fails_before_the_first_role_touches_the_host(host, tmp_path):
+    """An RSA-only key list for ssh_hardening, while headless_power would have a setting to repair: the first
+    play refuses it, and the power setting is still the drifted one."""
+    import subprocess
+    key = tmp_path / 'id_rsa'
+    subprocess.run(['ssh-keygen', '-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', str(key)], check=True)
+    assert host.run('sudo -n pmset -a sleep 10').rc == 0
+    try:
+        rc, out = site_run(host, tmp_path, {'ssh_hardening_authorized_keys': [(tmp_path / 'id_rsa.pub').read_text().strip()]})
+        assert rc != 0 and 'ssh_hardening_authorized_keys' in out, out[-3000:]
+        assert 'changed=0' in out and 'Provision a headless Mac' not in out, out[-3000:]
+        assert ' sleep                10' in host.check_output('pmset -g custom') or \
+            'sleep 10' in ' '.join(host.check_output('pmset -g custom').split())
+    finally:
+        assert host.run('sudo -n pmset -a sleep 0').rc == 0
+
+
+def test_filevault_on_fails_unless_acknowledged_then_warns(host, tmp_path):
+    state = '/var/db/macsim/fdesetup.json'
+    assert host.run("echo '{\"filevault\": true}' | sudo -n tee %s >/dev/null", state).rc == 0
+    try:
+        assert host.check_output('fdesetup status').strip() == 'FileVault is On.'
+        rc, out = site_run(host, tmp_path, {}, tags='ollama')
+        assert rc != 0 and 'FileVault is on on llmhost-site' in out and 'ollama_filevault_acknowledged' in out, out[-3000:]
+        assert 'changed=0' in out
+        rc, out = site_run(host, tmp_path, {'ollama_filevault_acknowledged': True}, tags='ollama')
+        assert rc == 0 and 'WARNING: FileVault is on on llmhost-site' in out and 'changed=0' in out, out[-3000:]
+    finally:
+        assert host.run('sudo -n rm -f %s', state).rc == 0
