@@ -7,7 +7,7 @@ SHELL := /bin/bash
 .ONESHELL:
 .DEFAULT_GOAL := test
 .PHONY: test venv venv-latest venv-py39 lint sanity sanity-lowest sanity-latest units units-lowest \
-	units-latest units-py39 integration macsim molecule build demo demo-down
+	units-latest units-py39 integration macsim molecule build demo demo-down demo-check
 
 # The supported range is the tested range. meta/runtime.yml admits ansible-core 2.19 and later:
 #   .venv         ansible-core 2.19 (the lowest) on Python 3.11: everything, molecule included
@@ -31,7 +31,7 @@ CONTROLLER_PYTHON_LATEST := 3.12
 SANITY_PYTHONS ?= 3.9 3.11
 SANITY_PYTHONS_LATEST ?= 3.9 3.12
 
-test: lint sanity units integration build macsim molecule
+test: lint sanity units integration build macsim molecule demo-check
 
 # The main job on a simulated Mac Studio, fresh out of the box: bootstrap, then site.yml; prints the endpoint and
 # an example request with the model's answer, writes .demo/demo.json. Again: it converges (changed=0).
@@ -41,6 +41,11 @@ demo: $(STAMP)
 
 demo-down:
 	python3 $(TOOLS)/demo down
+
+# make demo from nothing ends with the model's answer, a second one converges, demo-down leaves nothing.
+demo-check: $(STAMP)
+	if [ "$$(id -u)" != 0 ]; then echo "demo-check: must run as root (the simulated Mac uses systemd-nspawn)" >&2; exit 1; fi
+	python3 $(TOOLS)/demo check
 
 # Rebuilt from scratch whenever requirements-dev.txt changes, so nothing stale stays installed.
 # $(call make-venv,DIRECTORY,PYTHON_VERSION,REQUIREMENTS): a fresh virtualenv with exactly those pins.
