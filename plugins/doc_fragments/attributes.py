@@ -32,3 +32,17 @@ attributes:
     platforms: darwin
     support: full
 '''
+
+    # Modules that only read (ollama_info, ollama_gpu, ollama_fit, sshd_check).
+    READ_ONLY = r'''
+attributes:
+  check_mode:
+    description: The module only reads; it runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is no diff.
+    support: none
+  idempotent:
+    description: The module never changes anything.
+    support: full
+'''

@@ -34,20 +34,12 @@ description:
 author:
   - llmhost.macos developers (@llmhost)
 attributes:
-  check_mode:
-    description: The module only reads; it runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: The module never changes anything.
-    support: full
   platform:
     description: The module reads the memory of the Mac it runs on (C(sysctl)) and its models directory.
     platforms: darwin
     support: full
 extends_documentation_fragment:
+  - llmhost.macos.attributes.read_only
   - llmhost.macos.ollama
 options:
   models:

@@ -23,17 +23,8 @@ description:
   - Changes nothing. Costs one C(GET /api/version) and one read of the log file when the server is up.
 author:
   - llmhost.macos developers (@llmhost)
-attributes:
-  check_mode:
-    description: The module only reads; it runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: The module never changes anything.
-    support: full
 extends_documentation_fragment:
+  - llmhost.macos.attributes.read_only
   - llmhost.macos.ollama
 options:
   log_path:

@@ -23,19 +23,12 @@ description:
 author:
   - llmhost.macos developers (@llmhost)
 attributes:
-  check_mode:
-    description: The module only reads; it runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
   platform:
     description: Any host with OpenSSH's sshd (macOS, Debian, ...).
     platforms: posix
     support: full
-  idempotent:
-    description: The module never changes anything.
-    support: full
+extends_documentation_fragment:
+  - llmhost.macos.attributes.read_only
 options:
   expect:
     description:
