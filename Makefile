@@ -37,15 +37,15 @@ test: lint sanity units integration build macsim molecule demo-check
 # an example request with the model's answer, writes .demo/demo.json. Again: it converges (changed=0).
 demo: $(STAMP)
 	if [ "$$(id -u)" != 0 ]; then echo "demo: must run as root (the simulated Mac uses systemd-nspawn)" >&2; exit 1; fi
-	python3 $(TOOLS)/demo up
+	python3 $(TOOLS)/demo.py up
 
 demo-down:
-	python3 $(TOOLS)/demo down
+	python3 $(TOOLS)/demo.py down
 
 # make demo from nothing ends with the model's answer, a second one converges, demo-down leaves nothing.
 demo-check: $(STAMP)
 	if [ "$$(id -u)" != 0 ]; then echo "demo-check: must run as root (the simulated Mac uses systemd-nspawn)" >&2; exit 1; fi
-	python3 $(TOOLS)/demo check
+	python3 $(TOOLS)/demo.py check
 
 # Rebuilt from scratch whenever requirements-dev.txt changes, so nothing stale stays installed.
 # $(call make-venv,DIRECTORY,PYTHON_VERSION,REQUIREMENTS): a fresh virtualenv with exactly those pins.
