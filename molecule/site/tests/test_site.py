@@ -158,6 +158,27 @@ def test_a_plan_that_cannot_fit_fails_before_any_download_and_changes_nothing(ho
     assert printed(host, DAEMON)['environment'] == before_job['environment']
 
 
+def test_an_upgrade_restarts_the_server_once_and_a_rerun_changes_nothing(host, tmp_path):
+    """Homebrew has a newer ollama: `ollama_package_state: latest` installs it and restarts the server once."""
+    state = '/var/db/macsim/homebrew-available.json'
+    version = '0.33.%d' % (1 if rebooted(host) else 0)   # this runs before and after the reboot
+    before = printed(host, DAEMON)
+    available = json.dumps({'ollama': version})
+    assert host.run("echo '%s' | sudo -n tee %s >/dev/null" % (available, state)).rc == 0
+    calls_before = len(host.file(CALL_LOG).content_string.splitlines())
+    rc, out = site_run(host, tmp_path, {'ollama_package_state': 'latest'}, tags='ollama')
+    assert rc == 0, out[-3000:]
+    assert host.check_output('readlink /opt/homebrew/opt/ollama').strip().endswith('/Cellar/ollama/%s' % version)
+    calls = [json.loads(line) for line in host.file(CALL_LOG).content_string.splitlines()[calls_before:] if line.strip()]
+    restarts = [' '.join(c['argv'][1:]) for c in calls if c['tool'] == 'launchctl' and DAEMON in c['argv']
+                and c['kind'] == 'write']
+    assert restarts == ['kickstart -k %s' % DAEMON], restarts
+    after = printed(host, DAEMON)
+    assert after['state'] == 'running' and after['pid'] != before['pid']
+    rc, out = site_run(host, tmp_path, {'ollama_package_state': 'latest'}, tags='ollama')
+    assert rc == 0 and 'changed=0' in out, out[-3000:]
+
+
 def test_a_rotated_log_is_written_again_at_once(host):
     """newsyslog renames the log; the server's start script reopens it for the next line (last: it rotates)."""
     conf = '/etc/newsyslog.d/com.llmhost.ollama.conf'
