@@ -29,12 +29,33 @@ What it emulates
 
 Storage is the real layout: $OLLAMA_MODELS (default ~/.ollama/models) holds
 manifests/<host>/<namespace>/<model>/<tag> and blobs/sha256-<hex>, so installed models survive a
-restart of the emulator. Partial downloads and loaded models live in memory only (a restart
-forgets them, as with the real server).
+restart of the emulator. Loaded models live in memory only.
+
+Partial downloads are on disk, as in Ollama (security.md 4): a blob being pulled is
+blobs/sha256-<hex>-partial, holding the bytes received so far (INVENTED: one part, no -partial-N
+state files; Ollama sizes the file to the whole blob and records each part's progress). Each step
+(at most one progress interval, 60 ms of bytes) is written and flushed before its progress line
+is sent, so a SIGKILL loses nothing that was reported. A complete partial is renamed to the blob;
+after all layers, "verifying sha256 digest" hashes every blob this pull downloaded and removes
+one whose sha256 is not its name. Only then is the manifest written, so /api/tags never lists a
+model with partial or missing layers. A pull resumes a blob from its partial's size (the request
+log's "bytes" counts only what it sent); a partial that is longer than the blob or not its prefix
+is removed and the blob started again (INVENTED: Ollama would find out at the digest check).
+At start, unless OLLAMA_NOPRUNE / noprune, the server prunes as Ollama's PruneLayers does
+(security.md 4): every file in blobs/ not named like a blob (partials, -partial-N, leftovers) and
+every unreferenced blob older than an hour (layerPruneGracePeriod) is removed. So across a restart:
+  - completed blobs of an interrupted pull stay (unreferenced but young) and are not sent again;
+  - the blob that was being downloaded resumes from its partial with OLLAMA_NOPRUNE=1, and starts
+    from zero without it (security.md 4: a maintainer in #12507, interrupted pulls resume only if
+    the server was not restarted, and OLLAMA_NOPRUNE=1 keeps the chunks across restarts).
 
 The registry is catalog.json (next to this file): models with revisions. Blob bytes are made
 deterministically from (model, revision), so digests are real sha256 of real bytes and stable
-across runs. The current revision of a model can be changed at run time.
+across runs. The current revision of a model can be changed at run time. llava-lite:7b (INVENTED)
+has two large layers, a 1 MiB model blob and a 1.25 MiB projector (application/vnd.ollama.image.
+projector): /api/show then has capabilities [completion, vision], projector_info (the projector's
+GGUF header) and a second FROM line, details.families [llama, clip] (as Ollama shows llava; not in
+the reference: INVENTED).
 
 Python API (in-process tests)
 -----------------------------
@@ -68,6 +89,7 @@ Python API (in-process tests)
   server.set_throughput(bytes_per_second)
   server.install(name, revision=None)   put a registry model in place without a request
                                    (as a completed pull would); returns its digest (hex)
+  start() prunes blobs/ unless noprune (see "Partial downloads" above), after binding the port.
   server.loaded()                  the /api/ps list
   server.stop()                    also usable as a context manager: `with start(...) as s:`
 
@@ -93,16 +115,17 @@ Fault rules
   Faults:
     drop            pulls: once `at` (fraction 0..1, default 0.5) of the model layer has been
                     transferred, the progress line for that point is sent and the TCP connection
-                    is closed (no final line, no chunked terminator). The bytes so far stay as
-                    a partial: a retry resumes there. Other paths: the connection is closed
-                    before any response.
+                    is closed (no final line, no chunked terminator). The bytes so far stay in
+                    the -partial file: a retry resumes there. Other paths: the connection is
+                    closed before any response.
     digest_mismatch pulls: the model layer is downloaded, then "verifying sha256 digest" and
                     {"error": "digest mismatch, file must be downloaded again: want sha256:X,
                     got sha256:Y"} (HTTP 200 when streaming). The blob and its partial are
                     discarded, nothing is registered. Only when this request downloads the
                     model layer (a blob already present is not verified, as in Ollama).
     disk_full       pulls: at `at`: {"error": "write <models>/blobs/sha256-<hex>-partial: no
-                    space left on device"}; the partial is kept, nothing is registered.
+                    space left on device"}; the -partial file (exactly `at` of the layer) is
+                    kept, nothing is registered.
     stall           pulls: at `at` the progress stops (the same `completed` is re-sent every
                     60 ms) for `seconds` (default: until the client disconnects), then goes on.
     slow_start      any path: wait `seconds` (default 1) before the response status line.
@@ -110,9 +133,10 @@ Fault rules
     unknown_model   pulls, create's implicit pull, /v2 manifests: the registry does not know
                     the model (pull: 200, "pulling manifest", then the "file does not exist"
                     error).
-  Transfer faults (drop, disk_full, stall) act on the model layer only, and only while this
-  request downloads it (a rule matching a pull whose model blob is already present is used up
-  without effect). Pulls made by /api/create (a base that is not local) are pulls too.
+  Transfer faults (drop, disk_full, stall) and digest_mismatch act on the model layer, or with
+  "layer": "projector" (INVENTED key) on a vision model's projector layer, and only while this
+  request downloads it (a rule matching a pull whose layer is already present, or a model without
+  that layer, is used up without effect). Pulls made by /api/create (a base that is not local) are pulls too.
   Rules also come from the JSON file named by OLLAMA_EMULATOR_FAULTS / faults_file (a list of
   rules, or {"faults": [...]}), re-read on every request; use counts of file rules are kept in
   memory keyed by the rule's index and content (editing a rule resets its count).
@@ -122,8 +146,12 @@ Request log
   One dict per non-control request: {"ts" (epoch seconds, float), "method", "path", "body"
   (parsed JSON or null), "status" (HTTP status, null if none was sent), "outcome" ("complete",
   "dropped", "error" (HTTP >= 400 or an error object in a stream), "client_gone"), "bytes"
-  (layer bytes transferred by a pull), "faults" (names of the faults applied), "duration"}.
-  Kept in memory and appended (JSON lines) to OLLAMA_EMULATOR_LOG / log_file if set.
+  (layer bytes transferred by a pull: a resumed blob counts only the rest, a present or followed
+  one nothing), "layers" (the blobs this request transferred, in pull order: {"digest", "offset"
+  (where it resumed, 0 = from the start), "bytes"}; [] for other requests), "faults" (names of the
+  faults applied), "duration"}. Kept in memory and appended (JSON lines) to OLLAMA_EMULATOR_LOG /
+  log_file if set. An entry is written just before the response's last bytes, so a server killed
+  during a pull never logs that pull (its bytes are in the -partial file and the blobs).
 
 Today's Ollama: GPU, context, memory (ollama-role.md 3-5, macos-formats-provisioning.md 9)
 ------------------------------------------------------------------------------------------
@@ -186,7 +214,9 @@ CLI (the `ollama` wrapper next to this file)
                       with neither it nor HOME: "panic: $HOME is not defined", exit 2, as
                       ollama#8756), OLLAMA_KEEP_ALIVE, OLLAMA_CONTEXT_LENGTH,
                       OLLAMA_FLASH_ATTENTION, OLLAMA_KV_CACHE_TYPE, OLLAMA_NUM_PARALLEL,
-                      OLLAMA_MAX_LOADED_MODELS, OLLAMA_NO_CLOUD, OLLAMA_NOPRUNE (booleans and
+                      OLLAMA_MAX_LOADED_MODELS, OLLAMA_NO_CLOUD, OLLAMA_NOPRUNE (no pruning of
+                      partials and old unreferenced blobs at start, no removal of replaced layers
+                      after an update; booleans and
                       numbers parsed as envconfig does: a boolean it cannot parse is true, a bad
                       number is logged and the default used), OLLAMA_EMULATOR_THROUGHPUT
                       (bytes/s, suffixes K/M/G/T = KiB/MiB/GiB/TiB), OLLAMA_EMULATOR_FAULTS,
@@ -244,6 +274,11 @@ MT_TEMPLATE = 'application/vnd.ollama.image.template'
 MT_SYSTEM = 'application/vnd.ollama.image.system'
 MT_PARAMS = 'application/vnd.ollama.image.params'
 MT_LICENSE = 'application/vnd.ollama.image.license'
+MT_PROJECTOR = 'application/vnd.ollama.image.projector'
+# The layers a transfer fault rule's "layer" can name (INVENTED key; default "model").
+FAULT_LAYERS = ('model', 'projector')
+PRUNE_GRACE = 3600                  # layerPruneGracePeriod (security.md 4): unreferenced blobs younger stay
+_BLOB_NAME_RE = re.compile(r'sha256-[0-9a-f]{64}')
 
 FAULTS = ('drop', 'digest_mismatch', 'disk_full', 'stall', 'slow_start', 'status', 'unknown_model')
 TRANSFER_FAULTS = ('drop', 'disk_full', 'stall')
@@ -918,6 +953,11 @@ class RegistryModel(object):
             return layer
 
         self.model_layer = add(MT_MODEL, self._model_bytes())
+        # A vision model's second large layer (llava's mmproj), right after the model layer as in
+        # the library's llava manifests (INVENTED as far as the reference goes).
+        self.projector_layer = None
+        if spec.get('projector_bytes'):
+            self.projector_layer = add(MT_PROJECTOR, self._projector_bytes())
         if spec.get('template'):
             add(MT_TEMPLATE, spec['template'].encode('utf-8'))
         if spec.get('system'):
@@ -928,7 +968,8 @@ class RegistryModel(object):
             add(MT_PARAMS, params_blob(spec['parameters']))
         arch = spec['architecture']
         config = {
-            'model_format': 'gguf', 'model_family': arch, 'model_families': [arch],
+            'model_format': 'gguf', 'model_family': arch,
+            'model_families': [arch] + (['clip'] if self.projector_layer else []),
             'model_type': spec['parameter_size'], 'file_type': spec['quantization_level'],
             'architecture': 'amd64', 'os': 'linux',
             'rootfs': {'type': 'layers', 'diff_ids': [layer['digest'] for layer in layers]},
@@ -962,14 +1003,30 @@ class RegistryModel(object):
             kvs.append(('%s.rope.freq_base' % arch, float(spec['rope_freq_base'])))
         kvs.append(('tokenizer.ggml.model', spec.get('tokenizer', 'gpt2')))
         kvs.append(('emulator.revision', int(self.revision)))
+        return self._gguf_blob(kvs, spec['model_bytes'], '')
+
+    def _projector_bytes(self):
+        """A GGUF 'clip' header with the catalogue's projector_info, then filler (INVENTED
+        contents; a real projector holds the vision encoder's tensors)."""
+        info = dict(self.spec.get('projector_info') or {})
+        kvs = [('general.architecture', info.pop('general.architecture', 'clip'))]
+        kvs += sorted(info.items())
+        kvs.append(('emulator.revision', int(self.revision)))
+        return self._gguf_blob(kvs, self.spec['projector_bytes'], ':projector')
+
+    def _gguf_blob(self, kvs, size, seed_suffix):
         header = gguf_header(kvs)
-        size = max(int(spec['model_bytes']), len(header))
-        seed = ('ollama-emulator:%s@%s' % (self.key, self.revision)).encode('utf-8')
+        size = max(int(size), len(header))
+        seed = ('ollama-emulator:%s@%s%s' % (self.key, self.revision, seed_suffix)).encode('utf-8')
         return header + hashlib.shake_256(seed).digest(size - len(header))
 
     def layers(self):
         """Layers in pull order: manifest layers, then the config."""
         return list(self.manifest['layers']) + [self.config_layer]
+
+    def layer_of(self, kind):
+        """The layer a fault rule's "layer" names ('model' or 'projector'), or None."""
+        return {'model': self.model_layer, 'projector': self.projector_layer}.get(kind)
 
 
 class Registry(object):
@@ -1132,6 +1189,63 @@ class Store(object):
         except OSError:
             return None
 
+    # A blob being downloaded is blobs/sha256-<hex>-partial, as in Ollama (security.md 4), holding
+    # the bytes received so far. INVENTED: one part and no -partial-N state files; Ollama sizes the
+    # file to the whole blob up front and records each part's progress in -partial-N.
+    def partial_path(self, digest):
+        return self.blob_path(digest) + '-partial'
+
+    def partial_size(self, digest):
+        try:
+            return os.path.getsize(self.partial_path(digest))
+        except OSError:
+            return 0
+
+    def resume_partial(self, digest, data):
+        """Where a download of `data` resumes: the partial's size when the partial is a prefix of
+        `data`, else 0 after removing it (INVENTED: Ollama trusts its part files and finds a bad
+        partial only when the digest check fails)."""
+        path = self.partial_path(digest)
+        try:
+            with open(path, 'rb') as f:
+                head = f.read(len(data) + 1)
+        except OSError:
+            return 0
+        if data.startswith(head):
+            return len(head)
+        self.discard_partial(digest)
+        return 0
+
+    def discard_partial(self, digest):
+        try:
+            os.unlink(self.partial_path(digest))
+        except OSError:
+            pass
+
+    def commit_partial(self, digest):
+        """The complete partial becomes the blob (a rename, as Ollama's download does)."""
+        os.replace(self.partial_path(digest), self.blob_path(digest))
+
+    def prune(self, grace=PRUNE_GRACE, now=None):
+        """Ollama's PruneLayers at server start (security.md 4): every file in blobs/ not named
+        like a blob (partials, part files, leftovers) and every unreferenced blob older than
+        `grace` seconds is removed. Returns the removed file names."""
+        refs = set(digest.replace(':', '-') for digest in self.referenced() if isinstance(digest, str))
+        cutoff = (time.time() if now is None else now) - grace
+        removed = []
+        for fn in sorted(os.listdir(self.blobs)):
+            path = os.path.join(self.blobs, fn)
+            try:
+                if not os.path.isfile(path):
+                    continue
+                if _BLOB_NAME_RE.fullmatch(fn) and (fn in refs or os.stat(path).st_mtime >= cutoff):
+                    continue
+                os.unlink(path)
+                removed.append(fn)
+            except OSError:
+                pass
+        return removed
+
     def read_manifest(self, name):
         """(bytes, mtime_ns) or None."""
         path = self.manifest_path(name)
@@ -1233,10 +1347,13 @@ class LocalModel(object):
         self.licenses = []
         self.params = {}
         self.model_layer = None
+        self.projector_layers = []
         for layer in self.layers:
             mt = layer.get('mediaType')
             if mt == MT_MODEL and self.model_layer is None:
                 self.model_layer = layer
+            elif mt == MT_PROJECTOR:
+                self.projector_layers.append(layer)
             elif mt in (MT_TEMPLATE, MT_SYSTEM, MT_LICENSE, MT_PARAMS):
                 raw = store.read_blob(layer['digest']) or b''
                 if mt == MT_TEMPLATE:
@@ -1255,6 +1372,10 @@ class LocalModel(object):
     @property
     def model_path(self):
         return self.store.blob_path(self.model_layer['digest']) if self.model_layer else ''
+
+    @property
+    def projector_paths(self):
+        return [self.store.blob_path(layer['digest']) for layer in self.projector_layers]
 
     @property
     def parent_model(self):
@@ -1284,6 +1405,9 @@ class LocalModel(object):
             caps.append('tools')
         if '.Suffix' in template:
             caps.append('insert')
+        if self.projector_layers:
+            # As Ollama's Model.Capabilities (a projector means vision); not in the reference: INVENTED.
+            caps.append('vision')
         return caps
 
     def modelfile(self):
@@ -1291,6 +1415,8 @@ class LocalModel(object):
                  '# To build a new Modelfile based on this, replace FROM with:',
                  '# FROM %s' % self.name.display_shortest(), '']
         lines.append('FROM %s' % self.model_path)
+        # A projector is a second FROM, as Ollama's Model.String writes it (INVENTED for the reference).
+        lines.extend('FROM %s' % path for path in self.projector_paths)
         lines.append('TEMPLATE %s' % modelfile_quote(self.template or '{{ .Prompt }}'))
         if self.system:
             lines.append('SYSTEM %s' % modelfile_quote(self.system))
@@ -1339,6 +1465,8 @@ def normalize_rule(rule):
     for key in ('path', 'model', 'method', 'error'):
         if out.get(key) is not None and not isinstance(out[key], str):
             raise ValueError('%s must be a string, got %r' % (key, out[key]))
+    if out.get('layer') is not None and out['layer'] not in FAULT_LAYERS:
+        raise ValueError('layer must be one of %s, got %r' % (', '.join(FAULT_LAYERS), out['layer']))
     return out
 
 
@@ -1471,6 +1599,7 @@ class Exchange(object):
         self.status = None
         self.outcome = 'complete'
         self.bytes = 0
+        self.layers = []            # {"digest", "offset", "bytes"} of each layer this request transferred
         self.rules = []
         self.body_raw = b''
         self.body = None
@@ -1739,7 +1868,7 @@ class Emulator(object):
         self.no_cloud = bool(no_cloud)
         self.load_rate = parse_size(load_rate, DEFAULT_LOAD_RATE, 'load rate')
         self.requests = []
-        self.partials = {}
+        self.partials = {}          # digest -> bytes on disk, for the downloads running now
         self.loaded = {}
         self.loading = {}
         self.lock = threading.RLock()
@@ -2005,11 +2134,12 @@ class Emulator(object):
     # -- request log ---------------------------------------------------------------------------
     def record(self, ex):
         """Log a request (once); a later change of outcome updates the in-memory entry."""
+        layers = [dict(layer) for layer in ex.layers]
         if ex.log_entry is not None:
-            ex.log_entry.update(status=ex.status, outcome=ex.outcome, bytes=ex.bytes)
+            ex.log_entry.update(status=ex.status, outcome=ex.outcome, bytes=ex.bytes, layers=layers)
             return ex.log_entry
         entry = {'ts': ex.started, 'method': ex.method, 'path': ex.path, 'body': ex.body,
-                 'status': ex.status, 'outcome': ex.outcome, 'bytes': ex.bytes,
+                 'status': ex.status, 'outcome': ex.outcome, 'bytes': ex.bytes, 'layers': layers,
                  'faults': [rule['fault'] for rule in ex.rules],
                  'duration': round(time.time() - ex.started, 4)}
         with self.log_lock:
@@ -2168,6 +2298,10 @@ class Emulator(object):
         info = dict((k, v) for k, v in m.kv.items()
                     if k not in ('general.name', 'tokenizer.chat_template') and not k.startswith('emulator.'))
         resp['model_info'] = dict(sorted(info.items()))
+        if m.projector_paths:
+            # INVENTED for the reference: Ollama's ShowResponse.projector_info, the projector's header.
+            kv = read_gguf_kv(m.projector_paths[0])
+            resp['projector_info'] = dict(sorted((k, v) for k, v in kv.items() if not k.startswith('emulator.')))
         resp['capabilities'] = m.capabilities()
         resp['modified_at'] = go_time(m.modified_ns)
         ex.send_json(200, resp)
@@ -2235,25 +2369,34 @@ class Emulator(object):
         if reg is None:
             raise PullFailed('pull model manifest: file does not exist')
         old = self.store.read_manifest(name)
-        model_digest = reg.model_layer['digest']
-        transfer_rules = [r for r in ex.rules if r['fault'] in TRANSFER_FAULTS]
-        downloaded_model = False
+        # Transfer faults and digest_mismatch act on the layer their rule names (default the model).
+        targeted = {}
+        for rule in ex.rules:
+            layer = reg.layer_of(rule.get('layer') or 'model')
+            if layer is not None:
+                targeted.setdefault(layer['digest'], []).append(rule)
+        downloaded = []
         for layer in reg.layers():
-            is_model = layer['digest'] == model_digest
-            fetched = self._fetch_layer(sink, ex, reg, layer, transfer_rules if is_model else [])
-            if is_model:
-                downloaded_model = fetched
+            rules = [r for r in targeted.get(layer['digest'], []) if r['fault'] in TRANSFER_FAULTS]
+            if self._fetch_layer(sink, ex, reg, layer, rules):
+                downloaded.append(layer['digest'])
         sink.send({'status': 'verifying sha256 digest'})
-        if downloaded_model and ex.has_fault('digest_mismatch'):
-            with self.lock:
-                try:
-                    os.unlink(self.store.blob_path(model_digest))
-                except OSError:
-                    pass
-                self.partials.pop(model_digest, None)
-            got = _sha256(b'ollama-emulator corrupted download of ' + model_digest.encode())
-            raise PullFailed('digest mismatch, file must be downloaded again: want %s, got %s' % (
-                model_digest, got))
+        for digest in downloaded:
+            # The sha256 of what was received (the registry's bytes unless a test changed them),
+            # or with the digest_mismatch fault that of a corrupted download.
+            if any(r['fault'] == 'digest_mismatch' for r in targeted.get(digest, [])):
+                got = _sha256(b'ollama-emulator corrupted download of ' + digest.encode())
+            else:
+                got = _sha256(self.store.read_blob(digest) or b'')
+            if got != digest:
+                # The blob (and any partial of it) is removed and nothing is registered.
+                with self.lock:
+                    try:
+                        os.unlink(self.store.blob_path(digest))
+                    except OSError:
+                        pass
+                    self.store.discard_partial(digest)
+                raise PullFailed('digest mismatch, file must be downloaded again: want %s, got %s' % (digest, got))
         sink.send({'status': 'writing manifest'})
         stale = []
         with self.lock:
@@ -2296,7 +2439,9 @@ class Emulator(object):
         while not lock.acquire(timeout=PROGRESS_INTERVAL):
             if self.stopping.is_set() or ex.client_gone():
                 raise ClientGone()
-            sink.send(progress(self.partials.get(digest, 0)))
+            with self.lock:
+                running = self.partials.get(digest)
+            sink.send(progress(min(total, self.store.partial_size(digest) if running is None else running)))
         try:
             if self.store.has_blob(digest):
                 sink.send(progress(total))
@@ -2307,14 +2452,35 @@ class Emulator(object):
             lock.release()
 
     def _transfer(self, sink, ex, reg, layer, rules, progress):
+        """Send the rest of one blob into its partial (from where a valid partial ends), then rename
+        the partial to the blob."""
         digest = layer['digest']
-        total = layer['size']
-        completed = min(self.partials.get(digest, 0), total)
+        data = reg.blobs[digest]
+        completed = self.store.resume_partial(digest, data)
+        record = {'digest': digest, 'offset': completed, 'bytes': 0}
+        ex.layers.append(record)
         points = []
         for index, rule in enumerate(rules):
             at = float(rule.get('at', 0.5))
-            points.append((min(total, int(round(at * total))), index, rule))
+            points.append((min(layer['size'], int(round(at * layer['size']))), index, rule))
         points.sort(key=lambda p: (p[0], p[1]))
+        with self.lock:
+            self.partials[digest] = completed
+        try:
+            with open(self.store.partial_path(digest), 'ab') as f:
+                self._send_into(f, sink, ex, digest, data, completed, points, record, progress)
+            with self.lock:
+                self.store.commit_partial(digest)
+        finally:
+            with self.lock:
+                self.partials.pop(digest, None)
+        sink.send(progress(len(data)))
+
+    def _send_into(self, f, sink, ex, digest, data, completed, points, record, progress):
+        """The transfer at the server's throughput, with the faults at their points. Every step (at
+        most PROGRESS_INTERVAL of bytes) is written and flushed before its progress line goes out,
+        so a killed server loses nothing it reported."""
+        total = len(data)
         sink.send(progress(completed))
         last_sent = time.monotonic()
         next_point = 0
@@ -2325,7 +2491,7 @@ class Emulator(object):
                 self._fire(sink, ex, rule, digest, completed, progress)
                 last_sent = time.monotonic()
             if completed >= total:
-                break
+                return
             target = total
             if next_point < len(points):
                 target = min(total, points[next_point][0])
@@ -2337,17 +2503,17 @@ class Emulator(object):
                 new = target
             else:
                 new = min(target, completed + max(1, int(rate * step)))
+            f.write(data[completed:new])
+            f.flush()
             ex.bytes += new - completed
+            record['bytes'] += new - completed
             completed = new
-            self.partials[digest] = completed
+            with self.lock:
+                self.partials[digest] = completed
             now = time.monotonic()
             if now - last_sent >= PROGRESS_INTERVAL * 0.95 and completed < total:
                 sink.send(progress(completed))
                 last_sent = now
-        with self.lock:
-            self.store.write_blob(digest, reg.blobs[digest])
-            self.partials.pop(digest, None)
-        sink.send(progress(total))
 
     def _fire(self, sink, ex, rule, digest, completed, progress):
         fault = rule['fault']
@@ -2837,7 +3003,7 @@ class EmulatorServer(object):
     @property
     def requests(self):
         with self.emulator.log_lock:
-            return [dict(entry) for entry in self.emulator.requests]
+            return [dict(entry, layers=[dict(layer) for layer in entry['layers']]) for entry in self.emulator.requests]
 
     def clear_requests(self):
         with self.emulator.log_lock:
@@ -2910,6 +3076,10 @@ def start(host='127.0.0.1', port=0, models_dir=None, throughput=None, keep_alive
                         num_parallel=num_parallel, max_loaded_models=max_loaded_models,
                         no_cloud=no_cloud, load_rate=load_rate)
     httpd = _HTTPServer((host, int(port)), emulator)
+    if not emulator.noprune:
+        # PruneLayers at start (security.md 4); after the bind, so a port in use prunes nothing
+        # (the order is INVENTED as far as the reference goes).
+        emulator.store.prune()
     thread = threading.Thread(target=httpd.serve_forever, kwargs={'poll_interval': 0.05},
                               name='ollama-emulator', daemon=True)
     thread.start()
