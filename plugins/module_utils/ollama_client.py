@@ -258,9 +258,14 @@ class Client(object):
         """The raw bytes of the registry's current manifest of ModelName `name`; OllamaError if unreadable."""
         base = registry_url or ('%s://%s' % ('http' if insecure else 'https', name.host))
         url = '%s/v2/%s/%s/manifests/%s' % (base.rstrip('/'), name.namespace, name.model, name.tag)
-        response = self._send('GET', '', url=url, headers={'Accept': MANIFEST_ACCEPT})
+        try:
+            response = self._send('GET', '', url=url, headers={'Accept': MANIFEST_ACCEPT})
+        except Unreachable as exc:
+            raise OllamaError('Cannot read the registry manifest of %s: %s' % (name.display, exc.msg), url=url)
         raw = response.body.read()
         response.body.close()
+        if response.status == 404:
+            raise OllamaError('The registry has no model %s (GET %s returned HTTP 404)' % (name.display, url), url=url)
         if response.status != 200:
             raise OllamaError('GET %s returned HTTP %d' % (url, response.status), status=response.status, url=url)
         return raw

@@ -33,10 +33,9 @@ import struct
 from fractions import Fraction
 
 from ansible_collections.llmhost.macos.plugins.module_utils.common import coerce_count, command_failed
-from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import MANIFEST_ACCEPT
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_client import DEFAULT_URL, Client
 from ansible_collections.llmhost.macos.plugins.module_utils.ollama_names import (
     OllamaError,
-    Unreachable,
     parse_model_name,
     same_model,
 )
@@ -489,21 +488,11 @@ class ModelsDir(object):
 
 def registry_fetcher(transport, registry_url=None, insecure=False, timeout=30):
     """fetch(ModelName) -> manifest layers from the registry (one GET), through an ollama_client transport."""
+    client = Client(DEFAULT_URL, transport, timeout=timeout)
 
     def fetch(name):
-        base = registry_url or ('%s://%s' % ('http' if insecure else 'https', name.host))
-        url = '%s/v2/%s/%s/manifests/%s' % (base.rstrip('/'), name.namespace, name.model, name.tag)
-        try:
-            response = transport('GET', url, None, {'Accept': MANIFEST_ACCEPT}, timeout)
-        except Unreachable as exc:
-            raise OllamaError('Cannot read the registry manifest of %s: %s' % (name.display, exc.msg), url=url)
-        raw = response.body.read()
-        response.body.close()
-        if response.status == 404:
-            raise OllamaError('The registry has no model %s (GET %s returned HTTP 404)' % (name.display, url), url=url)
-        if response.status != 200:
-            raise OllamaError('GET %s returned HTTP %d' % (url, response.status), status=response.status, url=url)
-        return parse_manifest(raw, 'The registry manifest of %s (%s)' % (name.display, url))
+        raw = client.registry_manifest(name, registry_url, insecure)
+        return parse_manifest(raw, 'The registry manifest of %s' % name.display)
 
     return fetch
 
