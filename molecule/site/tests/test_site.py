@@ -233,3 +233,13 @@ def test_filevault_on_fails_unless_acknowledged_then_warns(host, tmp_path):
         assert rc == 0 and 'WARNING: FileVault is on on llmhost-site' in out and 'changed=0' in out, out[-3000:]
     finally:
         assert host.run('sudo -n rm -f %s', state).rc == 0
+
+
+def test_a_second_include_with_other_input_is_checked_again(host):
+    import subprocess
+    playbook = os.path.join(os.environ['MOLECULE_SCENARIO_DIRECTORY'], 'include-twice.yml')
+    proc = subprocess.run(['ansible-playbook', '-i', host.backend.ansible_runner.inventory_file, playbook, '--check'],
+                          capture_output=True, text=True, check=False,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
+    out = ' '.join((proc.stdout + proc.stderr).split())
+    assert proc.returncode != 0 and 'ollama_host: expects HOST or HOST:PORT' in out, out[-3000:]
