@@ -120,6 +120,12 @@ class ActionModule(ActionBase):
         interval = options['progress_interval']
         begun = time.monotonic()
         give_up = begun + limit + 2 * interval + 60
+        # The module writes its progress file every few seconds while its pull runs, also while the stream
+        # stands still (Ollama repeats its last line). A file that stops changing for longer than the module's
+        # own stall_timeout means the job's process is gone (the Mac lost power or restarted; async_status
+        # would say "started" until the time limit).
+        silence_limit = options['stall_timeout'] + 2 * interval + 60
+        last_seen, last_change = None, begun
         errors = []
         reported = False
         while True:
@@ -139,6 +145,15 @@ class ActionModule(ActionBase):
                 return {'failed': True, 'ansible_job_id': jid,
                         'msg': 'The background pull of %s (job %s) did not end within %d seconds' % (name, jid, limit)}
             snapshot = self._read_progress(progress_path, task_vars)
+            now = time.monotonic()
+            stamp = (snapshot or {}).get('time')
+            if stamp is not None and stamp != last_seen:
+                last_seen, last_change = stamp, now
+            elif now - last_change > silence_limit:
+                return {'failed': True, 'ansible_job_id': jid,
+                        'msg': 'The background pull of %s (job %s) has not reported for %d seconds: its process is '
+                               'gone (the Mac lost power or restarted, or the job was killed). Run again: layers '
+                               'already downloaded are kept.' % (name, jid, now - last_change)}
             if snapshot is None and reported:
                 continue   # the module ended after async_status looked, and its directory is gone
             reported = reported or snapshot is not None

@@ -265,3 +265,26 @@ def test_one_plain_run_otherwise(harness, args, check_mode, async_val, wrap_asyn
     assert harness.shown == []
     if not wrap_async:
         assert result['msg'] == PULLED['msg']
+
+
+def test_a_job_whose_progress_stops_changing_is_reported_gone(harness):
+    """A Mac that lost power mid-pull: async_status keeps saying "started" (its job file was never finished) and
+    the progress file keeps its last snapshot. Before, the plugin polled until the async time limit (a day)."""
+    plugin, remote = harness(
+        {'name': 'llama3.3:70b', 'progress_interval': 10, 'download_timeout': 86400, 'stall_timeout': 30},
+        first=DEFERRED, statuses=[RUNNING] * 20, snapshots=[snapshot(5, 80.0)] * 20)
+    result = plugin.run(task_vars={'inventory_hostname': 'studio'})
+    assert result['failed'] and 'has not reported for' in result['msg'] and 'the Mac lost power' in result['msg']
+    # 30 s of its own stall_timeout + two polls + a minute of grace, counted from the last new snapshot
+    assert 110 < harness.clock.now <= 140
+    assert 'cleanup' not in [call[1].get('mode') for call in remote.calls]
+
+
+def test_a_slow_but_moving_pull_is_not_taken_for_a_dead_one(harness):
+    statuses = [RUNNING] * 30 + [finished(PULLED)]
+    snapshots = [snapshot(i / 10.0, 10.0 * i) for i in range(1, 31)]
+    plugin, remote = harness(
+        {'name': 'llama3.3:70b', 'progress_interval': 10, 'download_timeout': 86400, 'stall_timeout': 30},
+        first=DEFERRED, statuses=statuses, snapshots=snapshots)
+    result = plugin.run(task_vars={'inventory_hostname': 'studio'})
+    assert not result.get('failed') and result['changed']
