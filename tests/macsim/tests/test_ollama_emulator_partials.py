@@ -120,7 +120,8 @@ def test_llava_lite_has_a_model_and_a_projector_layer(tmp_path):
     assert [layer['mediaType'] for layer in reg.manifest['layers']] == [
         oe.MT_MODEL, 'application/vnd.ollama.image.projector', oe.MT_TEMPLATE, oe.MT_SYSTEM, oe.MT_LICENSE,
         oe.MT_PARAMS]
-    assert reg.layer_of('projector') is reg.projector_layer == reg.manifest['layers'][1]
+    assert reg.layer_of('projector') is reg.projector_layer
+    assert reg.projector_layer == reg.manifest['layers'][1]
     assert reg.model_layer['size'] == 1 << 20 and reg.projector_layer['size'] == 1310720
     for digest, data in reg.blobs.items():
         assert digest == 'sha256:' + hashlib.sha256(data).hexdigest()
