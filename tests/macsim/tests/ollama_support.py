@@ -1,6 +1,7 @@
 """What the Ollama emulator's tests share: `ollama serve` run as a process, its stderr (the server
 log) collected line by line on a thread, and the parts of its lines a parser of real logs reads."""
 
+import json
 import os
 import re
 import signal
@@ -8,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 
 OLLAMA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'ollama')
 WRAPPER = os.path.join(OLLAMA_DIR, 'ollama')
@@ -88,3 +91,16 @@ def run_cli(args, env, python=sys.executable, timeout=20):
     """The `ollama` wrapper as a client (ollama ps, list, -v)."""
     return subprocess.run([python, WRAPPER] + list(args), env=env, stdout=subprocess.PIPE, check=False,
                           stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+
+
+def api(server_or_url, path, body=None, method=None, timeout=20):
+    """(status, parsed body) of one request to an emulator (a started server or its URL)."""
+    url = server_or_url if isinstance(server_or_url, str) else server_or_url.url
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url + path, data=data, method=method or ('POST' if data else 'GET'))
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw.decode()) if raw else None
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode())

@@ -3,14 +3,11 @@ from the (simulated) Mac's sysctl, the context default, the environment `ollama 
 GPU memory budget at load and the load time. Numbers come from shared/reference/ollama-role.md
 sections 3-5 and macos-formats-provisioning.md section 9."""
 
-import json
 import os
 import re
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -20,26 +17,13 @@ if OLLAMA_DIR not in sys.path:
 
 import ollama_emulator as oe  # noqa: E402
 from conftest import GUEST, TOOLS  # noqa: E402
-from ollama_support import Serve, WRAPPER, run_cli, slog_attrs  # noqa: E402
+from ollama_support import Serve, WRAPPER, api, run_cli, slog_attrs  # noqa: E402
 
 GIB = 1 << 30
 MIB = 1 << 20
 BIG = 'llama3.3:70b'
 BIG_WEIGHTS = 42520413916          # /api/tags of llama3.3:70b (ollama-role.md 5)
 COMPUTE = 2 * GIB
-
-
-def api(server_or_url, path, body=None, method=None, timeout=20):
-    """(status, parsed body) of one request."""
-    url = server_or_url if isinstance(server_or_url, str) else server_or_url.url
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url + path, data=data, method=method or ('POST' if data else 'GET'))
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw.decode()) if raw else None
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode())
 
 
 def ps(server):

@@ -10,9 +10,7 @@ import os
 import re
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import pytest
 
@@ -21,7 +19,7 @@ if OLLAMA_DIR not in sys.path:
     sys.path.insert(0, OLLAMA_DIR)
 
 import ollama_emulator as oe  # noqa: E402
-from ollama_support import Serve  # noqa: E402
+from ollama_support import Serve, api  # noqa: E402
 
 FAST = 64 * 1024 * 1024
 SLOW = 2 * 1024 * 1024
@@ -51,17 +49,6 @@ def size(path):
 def read(path):
     with open(path, 'rb') as f:
         return f.read()
-
-
-def api(url, path, body=None, method=None, timeout=20):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url + path, data=data, method=method or ('POST' if data else 'GET'))
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw.decode()) if raw else None
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode())
 
 
 def tags(url):
