@@ -206,6 +206,11 @@ class Launchctl(Command):
             raise command_failed(argv, rc, out, err)
         return parse_print(out)
 
+    def domain_exists(self, domain):
+        """Whether `launchctl print DOMAIN` finds it: gui/UID exists only while UID is logged in at the desktop."""
+        _argv, rc, _out, _err = self.call('print', domain)
+        return rc == 0
+
     def print_disabled(self, domain):
         return parse_print_disabled(self.check('print-disabled', domain))
 
@@ -300,6 +305,11 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
         # an override wins; without one, the plist's own Disabled key decides (ssh.plist has Disabled true)
         disabled = launchctl.print_disabled(target_domain).get(label, bool((job or {}).get('Disabled')))
 
+    # A LaunchAgent of a user who is not logged in: its file is put in place, and loginwindow loads it at the
+    # user's next login (bootstrap into a gui domain that does not exist fails with 5).
+    no_session = (domain == 'gui' and not loaded and state in ('started', 'loaded', 'restarted')
+                  and not launchctl.domain_exists(target_domain))
+
     steps = []  # (description, callable), run in order unless in check mode
     diff = {'before': {'loaded': loaded, 'running': running}, 'after': {}}
 
@@ -332,6 +342,8 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
             diff['before']['plist'], diff['after']['plist'] = _text(old_data), None
             steps.append(('remove %s' % path, lambda: files.remove(path)))
         diff['after'].update(loaded=False, running=False)
+    elif no_session:
+        diff['after'].update(loaded=False, running=False)
     else:
         fresh = not loaded or file_changed
         if fresh:
@@ -348,7 +360,7 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
     if not check_mode and steps:
         for _description, step in steps:
             step()
-        if state in ('started', 'loaded', 'restarted'):
+        if state in ('started', 'loaded', 'restarted') and not no_session:
             status = job_status(launchctl.print_job(target) or {})
             if status['state'] != 'running' and actions[-1] == 'bootstrap' and not on_demand:
                 # loaded without RunAtLoad: start it now
@@ -360,6 +372,9 @@ def ensure_job(launchctl, files, params, uid, home, check_mode=False, waiter=Non
                 status = job_status(launchctl.print_job(target) or {})
     if state in ('absent', 'stopped'):
         job_state = 'not loaded'
+        status = None
+    elif no_session:
+        job_state = 'waiting for login'
         status = None
     elif status is not None:
         job_state = status.get('state') or 'not loaded'

@@ -47,6 +47,9 @@ options:
     description:
       - V(system) for a LaunchDaemon (needs root to change), V(gui) for a LaunchAgent of a logged-in user,
         V(user) for the user's background domain.
+      - A V(gui) job of a user who is not logged in at the desktop cannot be loaded (C(launchctl bootstrap) fails
+        with 5); its file is put in place, the result's RV(state) is C(waiting for login), and launchd loads it at
+        that user's next login (automatic login included, see M(llmhost.macos.autologin)).
     type: str
     choices: [system, gui, user]
     default: system
@@ -159,7 +162,9 @@ plist_path:
   type: str
   sample: /Library/LaunchDaemons/com.llmhost.ollama.plist
 state:
-  description: The job's state from C(launchctl print) (C(running), C(not running), C(spawn scheduled)), or C(not loaded).
+  description:
+    - The job's state from C(launchctl print) (C(running), C(not running), C(spawn scheduled)), or C(not loaded).
+    - C(waiting for login) for a V(gui) job of a user who is not logged in.
   returned: always
   type: str
   sample: running

@@ -40,8 +40,9 @@ class FakeFiles:
 class FakeLaunchctl:
     path = '/bin/launchctl'
 
-    def __init__(self, files, crash=None, no_run_at_load=(), exit_polls=2, stuck=()):
+    def __init__(self, files, crash=None, no_run_at_load=(), exit_polls=2, stuck=(), sessions=(501,)):
         self.files = files
+        self.sessions = set(sessions)  # uids logged in at the desktop: their gui/UID domain exists
         self.jobs = {}        # 'system/label' -> {'path', 'running', 'pid', 'exit', 'runs', 'leaving'}
         self.disabled = {}    # domain -> {label: bool}
         self.crash = dict(crash or {})  # label -> exit code: the job dies as soon as it starts
@@ -86,7 +87,16 @@ class FakeLaunchctl:
         verb, args = argv[1], argv[2:]
         return getattr(self, 'do_' + verb.replace('-', '_'))(*args)
 
+    def _domain_exists(self, domain):
+        kind, _slash, uid = domain.partition('/')
+        return kind != 'gui' or int(uid) in self.sessions
+
     def do_print(self, target):
+        if target == 'system' or target.count('/') == 1 and not target.startswith('system/'):
+            if not self._domain_exists(target):
+                # INVENTED text (the simulated Mac's): a gui domain of a user who is not logged in
+                return 113, '', 'Bad request.\nCould not find domain for user gui: %s\n' % target.split('/')[1]
+            return 0, '%s = {\n\ttype = %s\n}\n' % (target, 'login' if target.startswith('gui/') else 'system'), ''
         self._leaving(target)
         job = self.jobs.get(target)
         domain, label = target.rsplit('/', 1)
@@ -116,6 +126,8 @@ class FakeLaunchctl:
         return 0, '\tdisabled services = {\n%s\t}\n' % body, ''
 
     def do_bootstrap(self, domain, path):
+        if not self._domain_exists(domain):
+            return 5, '', 'Bootstrap failed: 5: Input/output error\n'
         data = self.files.read(path)
         if data is None:
             return 5, '', 'Bootstrap failed: 5: Input/output error\n'

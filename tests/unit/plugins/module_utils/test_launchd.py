@@ -317,6 +317,30 @@ def test_a_user_agent_is_owned_by_the_user():
     assert ['bootstrap', 'gui/501', agent] in launchctl.writes()
 
 
+def test_an_agent_of_a_user_not_logged_in_is_put_in_place_for_the_next_login():
+    files, launchctl = host(sessions=())
+    agent = '/Users/admin/Library/LaunchAgents/%s.plist' % LABEL
+    watched = []
+    result = run(files, launchctl, domain='gui', waiter=lambda lc, target: watched.append(target))
+    assert result['changed'] and result['state'] == 'waiting for login' and result['actions'] == ['write %s' % agent]
+    assert files.writes == [(agent, 501)] and launchctl.writes() == [] and watched == []
+    again = run(files, launchctl, domain='gui')
+    assert not again['changed'] and again['state'] == 'waiting for login'
+    # the user logs in: loginwindow loads the agent, and the next run finds it running with nothing to do
+    launchctl.sessions.add(501)
+    launchctl.do_bootstrap('gui/501', agent)
+    after_login = run(files, launchctl, domain='gui')
+    assert not after_login['changed'] and after_login['state'] == 'running'
+    assert [c for c in launchctl.calls if c[1] == 'print' and c[2] == 'gui/501'] == [
+        ['/bin/launchctl', 'print', 'gui/501']] * 2   # asked only while the job was not loaded
+
+
+def test_check_mode_for_an_agent_waiting_for_login():
+    files, launchctl = host(sessions=())
+    result = run(files, launchctl, domain='gui', check_mode=True)
+    assert result['changed'] and result['state'] == 'waiting for login' and files.writes == []
+
+
 # ---- crash loops ----------------------------------------------------------------------------------
 
 def test_a_job_that_dies_at_once_fails_the_task_with_its_exit_code():
