@@ -129,3 +129,28 @@ class FakeSystemsetup:
     @property
     def writes(self):
         return [call for call in self.calls if call[1].startswith('-set')]
+
+
+class FakeScutil:
+    """`scutil --get/--set` with the texts of configd's prefs.c (a name not set: stderr, exit 1)."""
+
+    path = '/usr/sbin/scutil'
+
+    def __init__(self, names, suffix=None):
+        self.names = dict(names)
+        self.suffix = suffix or {}   # name -> what macOS appends (a LocalHostName another Mac has)
+        self.calls = []
+
+    def __call__(self, argv):
+        self.calls.append(list(argv))
+        verb, name = argv[1], argv[2]
+        if verb == '--get':
+            if self.names.get(name) is None:
+                return 1, '', '%s: not set\n' % name
+            return 0, self.names[name] + '\n', ''
+        value = argv[3]
+        self.names[name] = (value + self.suffix.get(name, '')) if value else None
+        return 0, '', ''
+
+    def sets(self):
+        return [c for c in self.calls if c[1] == '--set']
