@@ -110,7 +110,7 @@ def test_system_daemon_with_username_survives_reboot():
     ok('sudo launchctl bootstrap system /var/db/hand.plist')
     job = wait_for(lambda: running('system/com.example.whoami'))
     assert job['username'] == 'admin' and user_of(job['pid']) == 'admin'
-    assert ok('stat -c %U /Users/admin/whoami.log; cat /Users/admin/whoami.log') == 'admin\nadmin\n/Users/admin\n'
+    assert ok('stat -f %Su /Users/admin/whoami.log; cat /Users/admin/whoami.log') == 'admin\nadmin\n/Users/admin\n'
     boots = json.loads(ok('cat /var/db/macsim/boot.json'))['count']
     macsim('reboot', NAME)
     assert json.loads(ok('cat /var/db/macsim/boot.json'))['count'] == boots + 1

@@ -13,7 +13,9 @@ Semantics (see tests/macsim/README.md for the user-facing summary):
     with RunAtLoad, KeepAlive true or a KeepAlive SuccessfulExit condition are started. Nothing
     else is loaded: a job bootstrapped by hand from another path is gone after a reboot.
   * LaunchAgents (/Library/LaunchAgents, ~/Library/LaunchAgents) are loaded into `gui/<uid>` only
-    at a simulated GUI login; `gui/<uid>` does not exist before (bootstrap: error 5).
+    at a simulated GUI login; `gui/<uid>` does not exist before (bootstrap: error 5). A login is
+    `macsim login` (macsim-session) or loginwindow's automatic login at boot
+    (macsimlib/loginwindow.py: autoLoginUser, FileVault off, a matching /etc/kcpassword).
   * processes: ProgramArguments/Program, UserName/GroupName (system domain only; default group is
     the user's primary group, supplementary groups as initgroups), EnvironmentVariables,
     WorkingDirectory, StandardInPath/StandardOutPath/StandardErrorPath (opened as the job's user,
@@ -46,6 +48,7 @@ import struct
 import sys
 import time
 
+from macsimlib import loginwindow
 from macsimlib.users import UserDB
 
 SOCKET_NAME = 'macsim-launchd.sock'
@@ -634,7 +637,7 @@ class Launchd(object):
         self.next_asid = 100005
         self.is_root = os.geteuid() == 0
         self.devnull = None
-        self.timers = []          # [when, callback]: deferred replies (bootout's 36)
+        self.timers = []          # [when, callback]: deferred replies (bootout's 36), loginwindow
 
     # -- setup -----------------------------------------------------------------------------------
     def open(self):
@@ -719,6 +722,30 @@ class Launchd(object):
         self.log('login %s: %s loaded %s' % (user.name, name, ', '.join(loaded) or '-'))
         return Reply(0, out=json.dumps({'user': user.name, 'uid': user.uid, 'domain': name,
                                         'created': True, 'loaded': loaded}) + '\n', kind='write')
+
+    def schedule_loginwindow(self, boot):
+        """At boot, once the boot jobs are loaded: loginwindow decides about automatic login
+        loginwindow.DELAY seconds later (INVENTED timing; unit tests may set
+        MACSIM_LOGINWINDOW_DELAY). Until then there is no loginwindow.json."""
+        delay = loginwindow.DELAY
+        if self.testing and os.environ.get('MACSIM_LOGINWINDOW_DELAY'):
+            delay = float(os.environ['MACSIM_LOGINWINDOW_DELAY'])
+        try:
+            os.unlink(self.paths.state(loginwindow.STATE))   # the previous boot's decision
+        except OSError:
+            pass
+        self.timers.append([time.time() + delay, lambda: self.run_loginwindow(boot)])
+
+    def run_loginwindow(self, boot):
+        """loginwindow's decision (macsimlib/loginwindow.py), recorded in loginwindow.json; an
+        automatic login is a `login()`: gui/<uid> and the user's LaunchAgents."""
+        decision = loginwindow.decide(*loginwindow.gather(self.paths, self.users))
+        decision['boot'] = boot.get('count')
+        write_json(self.paths.state(loginwindow.STATE), decision)
+        self.log('loginwindow: %s' % decision['reason'])
+        if decision['logged_in']:
+            self.login(self.users.by_name(decision['user']))
+        return decision
 
     def logout(self, user, client):
         name = 'gui/%d' % user.uid
