@@ -304,3 +304,30 @@ def test_a_power_cut_in_the_first_pull_does_not_download_the_completed_layers_ag
     assert sent[projector_blob]['offset'] == 0, sent                  # the cut layer: pruned, sent again
     assert finished['bytes'] == sum(item['bytes'] for item in finished['layers'])
     assert layer['model']['size'] + layer['projector']['size'] > finished['bytes'] >= layer['projector']['size']
+
+
+def test_the_mac_has_its_names_and_the_play_reports_what_the_dhcp_reservation_needs(host, tmp_path):
+    assert host.check_output('scutil --get ComputerName') == 'LLM Studio 1'
+    assert host.check_output('scutil --get LocalHostName') == 'llm-studio-1'
+    assert host.check_output('scutil --get HostName') == 'llm-studio-1.lab.example'
+    address = host.ansible.get_variables()['ansible_host']
+    primary = host.ansible('setup', 'gather_subset=network')['ansible_facts']['ansible_default_ipv4']
+    assert primary['address'] == address and primary['macaddress'], primary
+    rc, out = site_run(host, tmp_path, {}, tags='identity')
+    assert rc == 0 and 'changed=0' in out, out[-3000:]
+    assert 'reserve %s for %s' % (address, primary['macaddress']) in out, out[-3000:]
+    assert 'llm-studio-1.local' in out and 'WARNING: llmhost-site expects' not in out, out[-3000:]
+    assert '[WARNING]' not in out, out[-3000:]  # no warning of Ansible's either (a templated task args dict was one)
+
+
+def test_a_mac_away_from_the_expected_address_warns_or_fails_and_bad_names_change_nothing(host, tmp_path):
+    rc, out = site_run(host, tmp_path, {'network_identity_expected_address': '192.0.2.10'}, tags='identity')
+    assert rc == 0 and 'WARNING: llmhost-site expects 192.0.2.10' in out and 'changed=0' in out, out[-3000:]
+    rc, out = site_run(host, tmp_path, {'network_identity_expected_address': '192.0.2.10',
+                                        'network_identity_address_mismatch': 'fail'}, tags='identity')
+    assert rc != 0 and 'llmhost-site expects 192.0.2.10' in out and 'DHCP reservation' in out, out[-3000:]
+    rc, out = site_run(host, tmp_path, {'network_identity_local_host_name': 'llm_studio',
+                                        'network_identity_computer_name': 'Renamed'})
+    assert rc != 0 and 'network_identity_local_host_name: expects letters, digits and hyphens' in out, out[-3000:]
+    assert 'Provision a headless Mac' not in out, out[-3000:]
+    assert host.check_output('scutil --get ComputerName') == 'LLM Studio 1'

@@ -23,6 +23,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..')
 
 @pytest.mark.parametrize('tag, check', [
     ('power', 'llmhost.macos.headless_power : Refuse hosts that are not macOS'),
+    ('identity', 'llmhost.macos.network_identity : Refuse hosts that are not macOS'),
     ('ollama', 'llmhost.macos.ollama : Refuse hosts that are not macOS'),
 ])
 def test_a_tagged_run_checks_that_roles_input_in_the_first_play(tmp_path, tag, check):
