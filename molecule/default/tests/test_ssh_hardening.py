@@ -2,16 +2,27 @@
 # Copyright (c) 2026, llmhost.macos contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ssh_hardening role on the simulated Macs: macOS paths, Remote Login through launchd, and what a
-client sees: only an Ed25519 host key, passwords refused, the admin's key accepted."""
+client sees: only an Ed25519 host key, passwords refused, the admin's key accepted; and the same with PuTTY
+0.78: the key puttygen made, given to the role in RFC 4716 form (molecule.yml), logs in with Plink through
+Pageant, Plink's password and RSA key are refused."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+
+import pytest
 
 testinfra_hosts = ['all']
 
 DROPIN = '/etc/ssh/sshd_config.d/01-llmhost.conf'
+HERE = os.path.dirname(os.path.abspath(__file__))
+PUTTY_PROBE = os.path.join(HERE, '..', '..', '..', 'tests', 'tools', 'putty_probe.py')
+# where tests/tools/putty-key keeps the PuTTY keys (molecule.yml hands the Ed25519 one to the role)
+PUTTY_KEYS = os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', '')
+PLINK_NO_METHOD = 'FATAL ERROR: No supported authentication methods available (server sent: publickey)'
 
 
 def effective(host):
@@ -21,8 +32,7 @@ def effective(host):
 
 
 def owner_and_mode(host, path):
-    """(owner, mode) of a path, read with Python (testinfra's file module would use BSD stat flags on a
-    host that says Darwin, and the simulated Mac has GNU stat)."""
+    """(owner, mode) of a path, read with Python as root (the path may be readable by root only)."""
     with host.sudo():
         out = host.check_output("python3 -c 'import os, pwd, sys; st = os.stat(sys.argv[1]); "
                                 "print(pwd.getpwuid(st.st_uid).pw_name, oct(st.st_mode & 0o7777))' %s", path)
@@ -38,6 +48,36 @@ def client(host, *options):
     argv = ['ssh', '-o', 'BatchMode=yes', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=no',
             '-o', 'ControlPath=none', '-o', 'ConnectTimeout=10'] + list(options) + ['admin@' + address(host), 'true']
     return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+def putty(host, way):
+    """What Plink (PuTTY 0.78) got: tests/tools/putty_probe.py."""
+    assert PUTTY_KEYS, 'MOLECULE_EPHEMERAL_DIRECTORY is not set'
+    out = subprocess.run([sys.executable, PUTTY_PROBE, host.backend.host, way, PUTTY_KEYS],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def authorized_keys(host):
+    with host.sudo():
+        return host.check_output('cat /Users/admin/.ssh/authorized_keys').splitlines()
+
+
+@pytest.fixture
+def rsa_key_authorized(host):
+    """The RSA key of the plink test in admin's authorized_keys for the test's length (a Mac profile has no RSA key
+    of its own): refused then, it is refused for its type, not because sshd does not know it."""
+    line = putty(host, 'rsa-key')['public']
+    add = line not in authorized_keys(host)
+    if add:
+        with host.sudo():
+            host.check_output("printf '%%s\\n' %s >> /Users/admin/.ssh/authorized_keys", line)
+    yield line
+    if add:
+        with host.sudo():
+            host.check_output('f=/Users/admin/.ssh/authorized_keys; grep -vxF -- %s "$f" > "$f.tmp"; cat "$f.tmp" > "$f"; '
+                              'rm -f "$f.tmp"', line)
+    assert line not in authorized_keys(host) or not add
 
 
 def test_the_drop_in_sorts_before_apples(host):
@@ -75,6 +115,33 @@ def test_what_a_client_sees(host):
     assert client(host, '-i', identity, '-o', 'IdentitiesOnly=yes').returncode == 0
     refused = client(host, '-o', 'PreferredAuthentications=password,keyboard-interactive', '-o', 'PubkeyAuthentication=no')
     assert refused.returncode == 255 and 'Permission denied (publickey)' in refused.stderr
+
+
+def test_a_puttygen_key_in_rfc4716_form_logs_in_with_plink_through_pageant(host):
+    result = putty(host, 'ed25519')
+    assert result['outcome'] == 'accepted', result
+    assert result['stdout'].strip() == 'ok'
+    assert 'Authenticating with public key "llmhost-ci-putty-ed25519" from agent' in result['stderr']
+    # the role got `puttygen -O public` (RFC 4716) and wrote the line `puttygen -O public-openssh` prints
+    line = subprocess.run(['puttygen', result['key'], '-O', 'public-openssh'], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    assert line in authorized_keys(host)
+
+
+def test_plink_with_a_password_is_refused_by_the_server(host):
+    result = putty(host, 'password')
+    if result['outcome'] == 'skipped':
+        pytest.skip(result['detail'])
+    assert result['outcome'] == 'refused', result
+    assert result['detail'] == PLINK_NO_METHOD, result
+
+
+def test_plink_with_an_rsa_key_in_pageant_is_refused_by_the_server(host, rsa_key_authorized):
+    assert rsa_key_authorized in authorized_keys(host)
+    result = putty(host, 'rsa')
+    assert result['outcome'] == 'refused', result
+    assert 'Trying Pageant key #0' in result['stderr'] and 'Server refused our key' in result['stderr'], result
+    assert result['detail'] == PLINK_NO_METHOD, result
 
 
 def test_remote_login_was_checked_through_launchd_with_reads_only_when_converged(host):
