@@ -86,3 +86,32 @@ def test_good_names_go_to_scutil_names_and_empty_ones_are_left_out(tmp_path):
 def test_the_expected_address_is_the_inventorys_unless_it_is_a_name(tmp_path, ansible_host, role_vars, expected):
     rc, out = validate(tmp_path, role_vars, ansible_host=ansible_host)
     assert rc == 0 and expected in out, out
+
+
+def report(tmp_path, role_vars):
+    """tasks_from: report against this machine (its own network facts, read only)."""
+    playbook = tmp_path / 'report.yml'
+    playbook.write_text(yaml.safe_dump([{
+        'name': 'network_identity report', 'hosts': 'all', 'connection': 'local', 'gather_facts': False,
+        'tasks': [{'name': 'Report', 'ansible.builtin.include_role': {
+            'name': 'llmhost.macos.network_identity', 'tasks_from': 'report'}, 'vars': role_vars}],
+    }]))
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(yaml.safe_dump({'all': {'hosts': {'studio': {
+        'ansible_host': '127.0.0.1', 'ansible_python_interpreter': sys.executable}}}}))
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
+               ANSIBLE_BECOME='false', ANSIBLE_LOCAL_TEMP=str(tmp_path))
+    ansible_playbook = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    proc = subprocess.run([ansible_playbook, '-i', str(inventory), str(playbook)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+    return proc.returncode, ' '.join((proc.stdout + proc.stderr).split())
+
+
+def test_the_report_warns_or_fails_when_the_host_is_not_at_the_expected_address(tmp_path):
+    rc, out = report(tmp_path, {'network_identity_expected_address': '192.0.2.10'})
+    assert rc == 0 and 'WARNING: studio expects 192.0.2.10' in out and 'reserve' in out, out
+    assert 'changed=0' in out
+    rc, out = report(tmp_path, {'network_identity_expected_address': '192.0.2.10',
+                                'network_identity_address_mismatch': 'fail'})
+    assert rc != 0 and 'studio expects 192.0.2.10' in out and 'DHCP reservation' in out, out
+    assert 'WARNING: studio expects' not in out, out
