@@ -21,8 +21,7 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 
-# site.yml names community.general's homebrew module (the ollama role): the controller needs that collection,
-# which .venv has from the ansible package and .venv-latest (ansible-core alone) does not.
+
 def has_community_general():
     try:
         return importlib.util.find_spec('ansible_collections.community.general') is not None
@@ -30,6 +29,8 @@ def has_community_general():
         return False
 
 
+# site.yml names community.general's homebrew module (the ollama role): the controller needs that collection,
+# which .venv has from the ansible package and .venv-latest (ansible-core alone) does not.
 pytestmark = pytest.mark.skipif(not has_community_general(), reason='site.yml needs community.general on the controller')
 
 
