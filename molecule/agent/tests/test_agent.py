@@ -114,13 +114,15 @@ def test_filevault_on_is_refused_before_anything_changes(host, tmp_path):
     if not rebooted():
         pytest.skip('runs in the verify after the reboot')
     state = '/var/db/macsim/fdesetup.json'
-    assert host.run("echo '{\"filevault\": true}' | sudo -n tee %s >/dev/null", state).rc == 0
-    try:
-        rc, out = run_role(host, tmp_path, {'ollama_filevault_acknowledged': True})
-        assert rc != 0 and "Automatic login can't be turned on because FileVault is enabled" in out, out[-3000:]
-        assert 'changed=0' in out
-    finally:
-        assert host.run('sudo -n rm -f %s', state).rc == 0
+    # on, and turned on but waiting for the next restart ("FileVault is Off, but will be enabled after ...")
+    for filevault in ('true', '"pending"'):
+        assert host.run("echo '{\"filevault\": %s}' | sudo -n tee %s >/dev/null" % (filevault, state)).rc == 0
+        try:
+            rc, out = run_role(host, tmp_path, {'ollama_filevault_acknowledged': True})
+            assert rc != 0 and "Automatic login can't be turned on because FileVault is enabled" in out, out[-3000:]
+            assert 'changed=0' in out
+        finally:
+            assert host.run('sudo -n rm -f %s', state).rc == 0
 
 
 def test_back_in_daemon_mode_the_agent_and_the_automatic_login_are_gone(host, tmp_path):

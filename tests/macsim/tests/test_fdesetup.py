@@ -52,6 +52,12 @@ def test_a_test_turns_it_on_for_one_instance(sim, laptop):
     assert fdesetup(sim, 'isactive') == (1, 'false\n', '')
 
 
+def test_turned_on_and_waiting_for_the_next_restart(sim):
+    sim.write_json('fdesetup.json', {'filevault': 'pending'})
+    assert fdesetup(sim, 'status') == (0, 'FileVault is Off, but will be enabled after the next restart.\n', '')
+    assert fdesetup(sim, 'isactive') == (1, 'false\n', '')
+
+
 def test_calls_are_logged_as_reads(sim):
     fdesetup(sim, 'status')
     fdesetup(sim, 'isactive')

@@ -7,7 +7,9 @@ Neither needs root (the reference shows no refusal of either for a normal user).
 
 The state comes from the profile's "filevault" key (false when absent); a test turns FileVault on
 for one instance by writing /var/db/macsim/fdesetup.json {"filevault": true} (as root), which wins
-over the profile. Nothing here encrypts anything or changes the boot: `status` reports the flag.
+over the profile; {"filevault": "pending"} is FileVault turned on and waiting for the next restart
+(`FileVault is Off, but will be enabled after the next restart.`, the text a parser in the reference knows, not
+a capture; isactive false; nothing here ever completes it). Nothing here encrypts anything or changes the boot: `status` reports the flag.
 
 INVENTED: the usage text and its exit status 1 for an unknown verb or option; `status -extended`
 printing the same line as `status` (the extended fields are not in the reference). Real verbs that
@@ -32,15 +34,27 @@ USAGE = ('Usage: fdesetup <verb> <options>\n'
 
 
 def filevault_on(ctx):
-    """The instance's FileVault flag: the state file if a test wrote one, else the profile."""
+    """The instance's FileVault flag: the state file if a test wrote one, else the profile. "pending" (turned on,
+    waiting for the next restart to encrypt) is not on yet."""
+    value = filevault_state(ctx)
+    return value is True
+
+
+def filevault_state(ctx):
+    """True, False or 'pending' ({"filevault": "pending"} in the state file)."""
     state = ctx.load_state(STATE, lambda: {})
     if isinstance(state, dict) and 'filevault' in state:
-        return bool(state['filevault'])
-    return bool(ctx.profile.get('filevault', False))
+        value = state['filevault']
+    else:
+        value = ctx.profile.get('filevault', False)
+    return 'pending' if value == 'pending' else bool(value)
 
 
-def status_line(on):
-    return 'FileVault is On.' if on else 'FileVault is Off.'
+def status_line(state):
+    """fdesetup status's line. The pending text is known from a parser, not a capture (reference provisioning 2)."""
+    if state == 'pending':
+        return 'FileVault is Off, but will be enabled after the next restart.'
+    return 'FileVault is On.' if state else 'FileVault is Off.'
 
 
 def main(ctx, args):
@@ -55,7 +69,7 @@ def main(ctx, args):
         return 1, 'error'
     on = filevault_on(ctx)
     if verb == 'status':
-        out(status_line(on))
+        out(status_line(filevault_state(ctx)))
         return 0, 'read'
     out('true' if on else 'false')
     return (0 if on else 1), 'read'
