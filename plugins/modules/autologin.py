@@ -104,12 +104,17 @@ class SecretFiles(object):
     """/etc/kcpassword: root:wheel 0600 from the moment it exists (mode set before the rename)."""
 
     def read(self, path):
+        """The file's bytes, mode and owner; None only when it does not exist (unreadable is an error, so a
+        run without root never takes a password file it cannot read for a missing one)."""
         try:
             with open(path, 'rb') as handle:
                 info = os.fstat(handle.fileno())
                 return {'data': handle.read(), 'mode': info.st_mode, 'uid': info.st_uid}
-        except (IOError, OSError):
+        except FileNotFoundError:
             return None
+        except (IOError, OSError) as exc:
+            raise LlmhostError('Cannot read %s (%s): reading automatic login needs root, use become: true'
+                               % (path, exc.strerror or exc))
 
     def write(self, path, data):
         handle, temp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=os.path.dirname(path))

@@ -55,3 +55,13 @@ def test_the_file_is_root_only_from_the_moment_it_exists(tmp_path):
     assert info.st_mode & 0o7777 == 0o600 and info.st_uid == 0 and info.st_gid == 0
     assert files.read(path)['data'] == b'\x01\x02'
     assert autologin.os.listdir(str(tmp_path)) == ['kcpassword']   # no temporary left
+
+
+def test_an_unreadable_password_file_is_an_error_not_a_missing_one(tmp_path):
+    path = tmp_path / 'kcpassword'
+    files = autologin.SecretFiles()
+    assert files.read(str(path)) is None
+    path.mkdir()   # exists, and open() fails with IsADirectoryError (as EACCES does for a user without root)
+    with pytest.raises(autologin.LlmhostError) as caught:
+        files.read(str(path))
+    assert 'Cannot read %s' % path in caught.value.msg and 'become' in caught.value.msg
