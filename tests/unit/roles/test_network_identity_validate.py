@@ -55,6 +55,7 @@ def validate(tmp_path, role_vars, ansible_host='192.168.1.50'):
     ({'network_identity_host_name': 'llm_1.lab'}, 'network_identity_host_name: expects a DNS name'),
     ({'network_identity_computer_name': 'x' * 64}, 'network_identity_computer_name: expects 1 to 63 bytes'),
     ({'network_identity_computer_name': '   '}, 'network_identity_computer_name: expects 1 to 63 bytes'),
+    ({'network_identity_computer_name': '\u00d6' * 32}, 'network_identity_computer_name: expects 1 to 63 bytes'),
     ({'network_identity_computer_name': 'LLM\nStudio'}, 'network_identity_computer_name: expects 1 to 63 bytes'),
     ({'network_identity_expected_address': '192.168.1.256'}, 'network_identity_expected_address: expects an IPv4'),
     ({'network_identity_expected_address': 'studio.local'}, 'network_identity_expected_address: expects an IPv4'),
@@ -63,6 +64,11 @@ def test_bad_input_fails_naming_the_variable(tmp_path, role_vars, message):
     rc, out = validate(tmp_path, role_vars)
     assert rc != 0 and message in out and 'Nothing was changed' in out, out
     assert 'NAMES=' not in out
+
+
+def test_a_computer_name_of_63_bytes_passes(tmp_path):
+    rc, out = validate(tmp_path, {'network_identity_computer_name': 'Studio ' + '\u00d6' * 28})
+    assert rc == 0, out
 
 
 def test_two_bad_names_are_named_together(tmp_path):
