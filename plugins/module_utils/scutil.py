@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import time
 
 from ansible_collections.llmhost.macos.plugins.module_utils.common import Command, LlmhostError, command_failed
 
@@ -71,8 +72,12 @@ def normalize_names(params):
     return wanted
 
 
-def ensure_names(scutil, wanted, check_mode=False, is_root=True):
-    """Read each wanted name once, set those that differ and read them back; the module result."""
+def ensure_names(scutil, wanted, check_mode=False, is_root=True, settle=5.0, sleep=time.sleep, clock=time.time):
+    """Read each wanted name once, set those that differ and read them back; the module result.
+
+    ComputerName and LocalHostName are read from configd's dynamic store, which configd updates after
+    ``--set`` has returned: the read-back is repeated for up to ``settle`` seconds before it counts as wrong.
+    """
     before = dict((name, scutil.get(name)) for name in NAMES if name in wanted)
     target = dict((name, value or None) for name, value in wanted.items())  # '' for HostName: not set
     changes = [name for name in NAMES if name in wanted and before[name] != target[name]]
@@ -81,8 +86,13 @@ def ensure_names(scutil, wanted, check_mode=False, is_root=True):
     if changes and not check_mode:
         for name in changes:
             scutil.set(name, wanted[name])
-        after = dict((name, scutil.get(name)) for name in changes)
-        wrong = [name for name in changes if after[name] != target[name]]
+        deadline = clock() + settle
+        while True:
+            after = dict((name, scutil.get(name)) for name in changes)
+            wrong = [name for name in changes if after[name] != target[name]]
+            if not wrong or clock() >= deadline:
+                break
+            sleep(0.5)
         if wrong:
             raise LlmhostError('scutil --set did not take: %s' % ', '.join(
                 '%s is %r, not %r' % (name, after[name], target[name]) for name in wrong))

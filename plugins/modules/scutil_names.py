@@ -46,8 +46,11 @@ options:
         alone.
     type: str
 notes:
-  - Setting a name needs root (C(become)). macOS may append a number to a LocalHostName another Mac on the LAN
-    already answers to; the module then fails, naming the value it read back.
+  - Setting a name needs root (C(become)). Each name set is read back, again for up to 5 seconds while configd
+    catches up; a name that still differs fails the task, naming the value read.
+  - macOS may append a number to a LocalHostName another Mac on the LAN already answers to. When that shows in
+    the read-back the task fails; when the rename comes later, the next run sets the name again and reports a
+    change.
 '''
 
 EXAMPLES = r'''

@@ -136,19 +136,27 @@ class FakeScutil:
 
     path = '/usr/sbin/scutil'
 
-    def __init__(self, names, suffix=None):
+    def __init__(self, names, suffix=None, lag=None):
         self.names = dict(names)
         self.suffix = suffix or {}   # name -> what macOS appends (a LocalHostName another Mac has)
+        self.lag = lag or {}         # name -> how many --get after a --set still answer the old value
+        self.stale = {}              # name -> [old value, gets left]
         self.calls = []
 
     def __call__(self, argv):
         self.calls.append(list(argv))
         verb, name = argv[1], argv[2]
         if verb == '--get':
-            if self.names.get(name) is None:
+            value = self.names.get(name)
+            if self.stale.get(name) and self.stale[name][1] > 0:
+                self.stale[name][1] -= 1
+                value = self.stale[name][0]
+            if value is None:
                 return 1, '', '%s: not set\n' % name
-            return 0, self.names[name] + '\n', ''
+            return 0, value + '\n', ''
         value = argv[3]
+        if self.lag.get(name):
+            self.stale[name] = [self.names.get(name), self.lag[name]]
         self.names[name] = (value + self.suffix.get(name, '')) if value else None
         return 0, '', ''
 

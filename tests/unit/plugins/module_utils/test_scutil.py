@@ -16,9 +16,24 @@ from macfakes import FakeScutil
 NEW_MAC = {'ComputerName': "Frankie's MacBook Pro", 'LocalHostName': 'Frankies-MacBook-Pro', 'HostName': None}
 
 
-def run(fake, check_mode=False, is_root=True, **params):
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def run(fake, check_mode=False, is_root=True, clock=None, **params):
     wanted = scutil.normalize_names(params)
-    return scutil.ensure_names(scutil.Scutil(fake.path, fake), wanted, check_mode=check_mode, is_root=is_root)
+    clock = clock or FakeClock()
+    return scutil.ensure_names(scutil.Scutil(fake.path, fake), wanted, check_mode=check_mode, is_root=is_root,
+                               sleep=clock.sleep, clock=clock.time)
 
 
 def test_a_new_macs_names_are_set_read_back_and_then_left_alone():
@@ -46,10 +61,21 @@ def test_an_empty_host_name_unsets_it():
     assert fake.sets() == [['/usr/sbin/scutil', '--set', 'HostName', '']] and fake.names['HostName'] is None
 
 
-def test_a_name_macos_changed_on_the_way_fails_naming_it():
+def test_a_name_macos_changed_on_the_way_fails_naming_it_after_the_settle_time():
     fake = FakeScutil(NEW_MAC, suffix={'LocalHostName': '-2'})
+    clock = FakeClock()
     with pytest.raises(LlmhostError, match=r"LocalHostName is 'llm-studio-1-2', not 'llm-studio-1'"):
-        run(fake, local_host_name='llm-studio-1')
+        run(fake, clock=clock, local_host_name='llm-studio-1')
+    assert sum(clock.sleeps) == 5.0
+
+
+def test_a_read_back_that_lags_behind_the_set_is_read_again():
+    """configd updates its dynamic store after --set returns: the first --get may still say the old name."""
+    fake = FakeScutil(NEW_MAC, lag={'ComputerName': 2})
+    clock = FakeClock()
+    result = run(fake, clock=clock, computer_name='LLM Studio 1')
+    assert result['changed'] and result['names'] == {'ComputerName': 'LLM Studio 1'}
+    assert clock.sleeps == [0.5, 0.5]
 
 
 def test_check_mode_and_no_root():
