@@ -447,3 +447,76 @@ def test_community_general_homebrew_installs_and_upgrades(hb, tmp_path):
     assert homebrew_module(hb, tmp_path, name='ollama', state='latest')['changed'] is False
     writes = [c['argv'][1:] for c in hb.calls() if c['tool'] == 'brew' and c['kind'] == 'write']
     assert writes == [['install', 'ollama'], ['upgrade', 'ollama']]
+
+
+# ---- caddy: a keg file copied from the simulated Mac (the real binary `macsim build` fetched) ----------
+
+CADDY_IN_BASE = '/usr/local/lib/macsim/homebrew/caddy/caddy'
+CADDY_PLIST_KEYS = ['EnvironmentVariables', 'KeepAlive', 'Label', 'LimitLoadToSessionType', 'ProgramArguments',
+                    'RunAtLoad', 'StandardErrorPath', 'StandardOutPath']
+
+
+def fake_caddy(sim, text='#!/bin/sh\necho v2.11.7\n'):
+    path = sim.root_path(CADDY_IN_BASE)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+    return path
+
+
+def test_the_catalogue_has_caddy_with_the_formulas_service():
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           'guest/usr/local/lib/macsim/homebrew/formulae.json')) as f:
+        caddy = json.load(f)['caddy']
+    assert caddy['version'] == '2.11.7'
+    assert caddy['install'] == {'bin/caddy': {'file': CADDY_IN_BASE}}
+    assert caddy['service'] == {
+        'run': ['$HOMEBREW_PREFIX/opt/caddy/bin/caddy', 'run', '--config', '$HOMEBREW_PREFIX/etc/Caddyfile'],
+        'keep_alive': {'always': True},
+        'log_path': '$HOMEBREW_PREFIX/var/log/caddy.log', 'error_log_path': '$HOMEBREW_PREFIX/var/log/caddy.log',
+        'environment_variables': {'XDG_DATA_HOME': '$HOMEBREW_PREFIX/var/lib', 'HOME': '$HOMEBREW_PREFIX/var/lib'}}
+
+
+def test_install_caddy_copies_the_binary_into_the_cellar(hb):
+    source = fake_caddy(hb)
+    install(hb, 'caddy')
+    keg = os.path.join(hb.prefix, 'Cellar/caddy/2.11.7')
+    binary = os.path.join(keg, 'bin/caddy')
+    assert not os.path.islink(binary) and open(binary).read() == open(source).read()
+    assert os.stat(binary).st_mode & 0o777 == 0o755
+    assert os.path.realpath(os.path.join(hb.prefix, 'opt/caddy/bin/caddy')) == os.path.realpath(binary)
+    assert os.readlink(os.path.join(hb.prefix, 'bin/caddy')) == '../Cellar/caddy/2.11.7/bin/caddy'
+    assert subprocess.run([os.path.join(hb.prefix, 'opt/caddy/bin/caddy'), 'version'], stdout=subprocess.PIPE,
+                          universal_newlines=True, check=False).stdout == 'v2.11.7\n'
+    with open(os.path.join(keg, 'homebrew.mxcl.caddy.plist'), 'rb') as f:
+        plist = plistlib.load(f)
+    assert sorted(plist) == CADDY_PLIST_KEYS and plist['KeepAlive'] is True
+    assert plist['ProgramArguments'] == [hb.prefix + '/opt/caddy/bin/caddy', 'run', '--config', hb.prefix + '/etc/Caddyfile']
+    assert plist['EnvironmentVariables'] == {'XDG_DATA_HOME': hb.prefix + '/var/lib', 'HOME': hb.prefix + '/var/lib'}
+    assert plist['StandardOutPath'] == plist['StandardErrorPath'] == hb.prefix + '/var/log/caddy.log'
+    formula = formula_info(hb, 'caddy')
+    assert (formula['versions']['stable'], formula['linked_keg'], formula['outdated']) == ('2.11.7', '2.11.7', False)
+    assert formula['service']['run'][0] == '$HOMEBREW_PREFIX/opt/caddy/bin/caddy'
+    assert hb.run('brew', 'list', '--versions', 'caddy', euid=501).out == 'caddy 2.11.7\n'
+
+
+def test_upgrade_caddy_pours_a_new_keg_with_the_same_binary(hb):
+    source = fake_caddy(hb)
+    install(hb, 'caddy')
+    make_available(hb, caddy='2.11.8')
+    assert formula_info(hb, 'caddy')['outdated'] is True
+    res = hb.run('brew', 'upgrade', 'caddy', euid=501)
+    assert res.rc == 0 and 'caddy 2.11.7 -> 2.11.8\n' in res.out, res
+    assert kegs(hb, 'caddy') == ['2.11.8']
+    binary = os.path.join(hb.prefix, 'Cellar/caddy/2.11.8/bin/caddy')
+    assert open(binary).read() == open(source).read()
+    assert os.path.realpath(os.path.join(hb.prefix, 'opt/caddy/bin/caddy')) == os.path.realpath(binary)
+    assert os.path.isfile(os.path.join(hb.prefix, 'Cellar/caddy/2.11.8/homebrew.mxcl.caddy.plist'))
+
+
+def test_install_caddy_without_the_binary_in_the_base_pours_nothing(hb):
+    res = hb.run('brew', 'install', 'caddy', euid=501)
+    assert res.rc == 1 and res.err == ('Error: macsim: bin/caddy of caddy needs %s, which is not in this base image '
+                                       '(rebuild it: macsim build)\n' % CADDY_IN_BASE), res
+    assert not os.path.exists(os.path.join(hb.prefix, 'Cellar/caddy'))

@@ -154,6 +154,24 @@ def test_an_xml_plist_is_read_and_written_back_binary(prefs):
     assert stored(prefs) == {'autoLoginUser': 'admin', 'count': 2}
 
 
+def test_array_and_array_add_of_strings(prefs):
+    """What Ansible's DarwinUser._update_system_user runs for a system user (HiddenUsersList)."""
+    hidden = LOGINWINDOW + '.plist'
+    rc, out, err = defaults(prefs, 'read', hidden, 'HiddenUsersList')
+    assert (rc, out) == (1, '') and 'does not exist' in err
+    assert defaults(prefs, 'write', hidden, 'HiddenUsersList', '-array-add', '_llmgateway') == (0, '', '')
+    assert defaults(prefs, 'write', hidden, 'HiddenUsersList', '-array-add', 'svc two') == (0, '', '')
+    assert stored(prefs)['HiddenUsersList'] == ['_llmgateway', 'svc two']
+    assert defaults(prefs, 'read', hidden, 'HiddenUsersList') == (0, '(\n    _llmgateway,\n    "svc two"\n)\n', '')
+    assert defaults(prefs, 'read-type', hidden, 'HiddenUsersList') == (0, 'Type is array\n', '')
+    assert defaults(prefs, 'write', hidden, 'HiddenUsersList', '-array', 'a', 'b') == (0, '', '')
+    assert stored(prefs)['HiddenUsersList'] == ['a', 'b']
+    assert defaults(prefs, 'write', hidden, 'HiddenUsersList', '-array') == (0, '', '')
+    assert stored(prefs)['HiddenUsersList'] == []
+    rc, out, err = defaults(prefs, 'write', hidden, 'HiddenUsersList', '-array-add', 'x', euid=501)
+    assert (rc, err) == (1, 'Could not write domain %s; exiting\n' % hidden)
+
+
 @pytest.mark.parametrize('flag, text', [('-int', 'many'), ('-bool', 'maybe'), ('-float', 'x')])
 def test_a_bad_value_changes_nothing(prefs, flag, text):
     rc, out, err = defaults(prefs, 'write', LOGINWINDOW, 'k', flag, text)
@@ -164,7 +182,7 @@ def test_a_bad_value_changes_nothing(prefs, flag, text):
 @pytest.mark.parametrize('args', [
     ['read', 'com.apple.loginwindow', 'autoLoginUser'], ['write', 'com.apple.dock', 'autohide', '-bool', 'yes'],
     ['read', '-g', 'AppleLocale'], ['read', 'NSGlobalDomain'], ['-currentHost', 'read', LOGINWINDOW],
-    ['domains'], ['export', LOGINWINDOW, '-'], ['read'], ['write', LOGINWINDOW, 'k', '-array', 'a', 'b'],
+    ['domains'], ['export', LOGINWINDOW, '-'], ['read'], ['write', LOGINWINDOW, 'k', '-data', 'ab'],
     ['write', LOGINWINDOW, 'k', '-dict', 'a']])
 def test_what_is_not_simulated(prefs, args):
     rc, out, err = defaults(prefs, *args)

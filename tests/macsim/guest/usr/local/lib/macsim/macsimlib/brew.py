@@ -1,7 +1,8 @@
 """brew stand-in (test fixture): /opt/homebrew/bin/brew of the simulated Mac.
 
 Formulae come from a small catalogue (/usr/local/lib/macsim/homebrew/formulae.json): `ollama`
-(bin/ollama runs the Ollama API emulator) and `tinyd` (a tiny daemon that can be told to exit 78).
+(bin/ollama runs the Ollama API emulator), `caddy` (bin/caddy a copy of the real Caddy binary that
+`macsim build` put into the base) and `tinyd` (a tiny daemon that can be told to exit 78).
 `brew services` follows Homebrew's own code (Library/Homebrew/services/*.rb, reference section 3):
 the plist it writes, the launchctl commands it runs (through /bin/launchctl, so they are logged
 and answered by the simulated launchd), how it computes status/pid/exit_code/user/file, and its
@@ -478,6 +479,7 @@ def upgrade_formula(brew, formula):
     Only the two `Upgrading` lines are REAL (asdf-community/asdf-php#91); the rest is an
     abbreviated brew output (INVENTED). Running services are left alone (not simulated)."""
     old_versions = [v for v in formula.installed_versions() if v != formula.version]
+    check_sources(brew, formula)
     brew.ohai('Upgrading %s' % formula.name)
     brew.puts('  %s -> %s' % (formula.installed_version, formula.version))
     brew.puts()
@@ -597,8 +599,18 @@ def human_size(size):
     return str(size)
 
 
+def check_sources(brew, formula):
+    """A `file` is copied from the simulated Mac's own file system (the base image's caddy binary);
+    without it nothing is poured (INVENTED message: a real brew would download the bottle)."""
+    for rel, how in sorted(formula.spec.get('install', {}).items()):
+        if 'file' in how and not os.path.isfile(brew.ctx.root_path(how['file'])):
+            brew.odie('macsim: %s of %s needs %s, which is not in this base image (rebuild it: macsim build)'
+                      % (rel, formula.name, how['file']), 'error')
+
+
 def install_keg(brew, formula):
     keg = formula.keg
+    check_sources(brew, formula)
     os.makedirs(keg)
     for rel, how in sorted(formula.spec.get('install', {}).items(), key=lambda kv: 'symlink' in kv[1]):
         dst = os.path.join(keg, rel)
@@ -620,6 +632,10 @@ def install_keg(brew, formula):
             shebang = sys.executable if brew.ctx.testing else '/usr/local/libexec/macsim/python3'  # macsim's own
             with open(dst, 'w') as f:
                 f.write('#!%s\n' % shebang + text)
+            os.chmod(dst, 0o755)
+        elif 'file' in how:
+            # A copy, not a wrapper or link: realpath of opt/NAME/bin/X is in the Cellar, as on a Mac.
+            shutil.copyfile(brew.ctx.root_path(how['file']), dst)
             os.chmod(dst, 0o755)
         elif 'symlink' in how:
             os.symlink(how['symlink'], dst)

@@ -148,6 +148,19 @@ class Ctx(object):
             os.close(fd)
 
 
+class NotSimulated(Exception):
+    """An invocation the stand-in does not simulate: not_simulated_exit() turns it into exit 2."""
+
+
+def not_simulated_exit(tool, call, ctx, args):
+    """call(ctx, args), with a NotSimulated turned into `macsim: TOOL WHAT is not simulated` and exit 2."""
+    try:
+        return call(ctx, args)
+    except NotSimulated as e:
+        err('macsim: %s %s is not simulated' % (tool, e))
+        return 2, 'error'
+
+
 def read_json(path, default):
     try:
         with open(path) as f:

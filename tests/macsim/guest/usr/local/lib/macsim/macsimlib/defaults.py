@@ -12,6 +12,9 @@ cfprefsd writes them. In unit tests the paths are under $MACSIM_STATE_DIR/root.
                                    dictionary)
   defaults write DOMAIN KEY [-string|-int|-integer|-bool|-boolean|-float] VALUE
                                    (a bare VALUE is a string)
+  defaults write DOMAIN KEY -array [VALUE...]      an array of strings (replaces the key)
+  defaults write DOMAIN KEY -array-add [VALUE...]  strings appended to the key's array (what
+                                   Ansible's DarwinUser runs for HiddenUsersList of a system user)
   defaults delete DOMAIN [KEY]
 
 Texts. A missing key: stderr "\\n<timestamp> defaults[PID:TID] \\nThe domain/default pair of
@@ -22,14 +25,15 @@ in tests/unit/autologin_fakes.py, after the empty line macOS prints first; the c
 writing /Library/Preferences): "Could not write domain DOMAIN; exiting", exit 1. INVENTED (no capture in shared/reference): the timestamp header
 on the missing-domain text, no header on the could-not-write text, the delete of a missing key or
 domain ("Domain (DOMAIN) not found." + "Defaults have not been changed.", exit 1, with the header),
-a delete the caller may not make answering like a write, the usage text and its exit 1, the
+a delete the caller may not make answering like a write, the usage text and its exit 1,
+`-array-add` to a key that is not an array replacing it with a new array, `-array`/`-array-add`
+values always strings (no per-element type flags), the
 bad-value texts ("Value for key KEY is not a valid TYPE"), the whole-domain layout, reading a file
 that is not a plist as a missing domain.
 
 Not simulated (`macsim: defaults ... is not simulated`, exit 2): domains that are not paths
 (com.apple.foo, NSGlobalDomain, -g: cfprefsd's per-user and per-host databases), -currentHost,
--host, and the verbs domains, find, export, import, rename, help, and -array, -dict, -data,
--date values.
+-host, and the verbs domains, find, export, import, rename, help, and -dict, -data, -date values.
 """
 
 import datetime
@@ -37,11 +41,12 @@ import os
 import plistlib
 import threading
 
-from macsimlib.common import err, out
+from macsimlib.common import NotSimulated, err, not_simulated_exit, out
 from macsimlib.users import UserDB
 
 NOT_SIMULATED_VERBS = ('domains', 'find', 'export', 'import', 'rename', 'help')
-NOT_SIMULATED_TYPES = ('-array', '-array-add', '-dict', '-dict-add', '-data', '-date')
+NOT_SIMULATED_TYPES = ('-dict', '-dict-add', '-data', '-date')
+ARRAY_TYPES = ('-array', '-array-add')
 # INVENTED (abbreviated; the real text lists every form).
 USAGE = ('Command line interface to a user\'s defaults.\n'
          'Syntax:\n\n'
@@ -58,10 +63,6 @@ USAGE = ('Command line interface to a user\'s defaults.\n'
 
 TRUE_WORDS = ('yes', 'true', '1')
 FALSE_WORDS = ('no', 'false', '0')
-
-
-class NotSimulated(Exception):
-    pass
 
 
 def plist_file(domain):
@@ -218,7 +219,10 @@ def cmd_read_type(ctx, domain, key):
 
 
 def cmd_write(ctx, domain, key, kind, text):
-    value, problem = parse_value(kind, text, key)
+    if kind in ARRAY_TYPES:
+        value, problem = list(text), None       # text: the strings after the flag
+    else:
+        value, problem = parse_value(kind, text, key)
     if problem:
         err(problem)
         return 1, 'error'
@@ -228,6 +232,8 @@ def cmd_write(ctx, domain, key, kind, text):
             err('Could not write domain %s; exiting' % domain)
             return 1, 'write'
         data = read_domain(path) or {}
+        if kind == '-array-add' and isinstance(data.get(key), list):
+            value = data[key] + value
         data[key] = value
         save(path, data)
     return 0, 'write'
@@ -275,6 +281,8 @@ def dispatch(ctx, args):
         return cmd_read_type(ctx, domain, rest[0])
     if verb == 'write' and len(rest) == 2 and not rest[1].startswith('-'):
         return cmd_write(ctx, domain, rest[0], None, rest[1])
+    if verb == 'write' and len(rest) >= 2 and rest[1] in ARRAY_TYPES:
+        return cmd_write(ctx, domain, rest[0], rest[1], rest[2:])
     if verb == 'write' and len(rest) == 3 and rest[1].startswith('-'):
         return cmd_write(ctx, domain, rest[0], rest[1], rest[2])
     if verb == 'write' and len(rest) >= 2 and rest[1] in NOT_SIMULATED_TYPES:
@@ -286,8 +294,4 @@ def dispatch(ctx, args):
 
 
 def main(ctx, args):
-    try:
-        return dispatch(ctx, args)
-    except NotSimulated as e:
-        err('macsim: defaults %s is not simulated' % e)
-        return 2, 'error'
+    return not_simulated_exit('defaults', dispatch, ctx, args)
