@@ -22,7 +22,9 @@ What it emulates
                             size_vram (= size on Metal, 0 on the CPU), context_length
   POST /api/generate        canned, deterministic answer; an empty prompt loads or (keep_alive
   POST /api/chat            0) unloads the model; no messages does the same for chat; a load
-                            follows the GPU memory budget below (500 when it does not fit)
+                            follows the GPU memory budget below (500 when it does not fit);
+                            generation at a configurable speed, cancelled by a client that goes
+                            away (see "Generation speed and cancellation")
   GET /v1/models, GET /v1/models/NAME, POST /v1/chat/completions   (OpenAI shapes)
   GET|HEAD /v2/<namespace>/<model>/manifests/<tag>   the *registry's* manifest of the current
                             revision, byte-identical to what a pull writes locally
@@ -63,7 +65,8 @@ Python API (in-process tests)
                  catalog=None, faults_file=None, log_file=None, registry_file=None,
                  noprune=False, context_length=None, verbose=False, gpu='metal', gpu_total=None,
                  system_memory=None, chip=None, flash_attention=None, kv_cache_type=None,
-                 num_parallel=None, max_loaded_models=None, no_cloud=False, load_rate=None)
+                 num_parallel=None, max_loaded_models=None, no_cloud=False, load_rate=None,
+                 eval_rate=None, prompt_rate=None)
       models_dir None: ~/.ollama/models. throughput: bytes/second (None: DEFAULT_THROUGHPUT).
       keep_alive: server default like OLLAMA_KEEP_ALIVE ("5m", seconds, negative = forever).
       context_length: OLLAMA_CONTEXT_LENGTH (None/0: automatic). gpu: 'metal' or 'none' (Metal
@@ -73,6 +76,8 @@ Python API (in-process tests)
       (None), 'q8_0', 'q4_0'. num_parallel: OLLAMA_NUM_PARALLEL (None: 1).
       max_loaded_models: OLLAMA_MAX_LOADED_MODELS (None/0: 3). no_cloud: OLLAMA_NO_CLOUD.
       load_rate: bytes/second a model loads at (None: DEFAULT_LOAD_RATE). Sizes take K/M/G/T.
+      eval_rate, prompt_rate: tokens/second generated / prompt tokens/second evaluated (float;
+      None/0: instant, the default). See "Generation speed and cancellation".
       start() never reads the environment and never runs sysctl; `ollama serve` does (below).
   server.url                       'http://127.0.0.1:PORT'
   server.host, server.port, server.models_dir, server.emulator
@@ -87,6 +92,8 @@ Python API (in-process tests)
   server.registry_revision(name)   current revision (int)
   server.registry_digest(name, revision=None)    manifest digest (hex) of the registry
   server.set_throughput(bytes_per_second)
+  server.set_rates(eval_rate=None, prompt_rate=None)   None keeps a rate; returns server.rates
+  server.rates                     {"eval_rate": float, "prompt_rate": float}
   server.install(name, revision=None)   put a registry model in place without a request
                                    (as a completed pull would); returns its digest (hex)
   start() prunes blobs/ unless noprune (see "Partial downloads" above), after binding the port.
@@ -101,6 +108,8 @@ Control endpoints (never logged, never subject to faults)
   GET    /_emulator/registry       {name: {"revision", "revisions", "digest"}}
   PUT    /_emulator/registry       {"model": "tinyllama:latest", "revision": 2}
   GET|PUT /_emulator/throughput    {"bytes_per_second": N}
+  GET|PUT /_emulator/rates         {"eval_rate": N, "prompt_rate": M} (tokens/s; PUT either or both,
+                                   for requests that start after it; answers the rates now in force)
   POST   /_emulator/install        {"model": "tinyllama:latest", "revision": 1 (optional)}
 
 Fault rules
@@ -148,10 +157,15 @@ Request log
   "dropped", "error" (HTTP >= 400 or an error object in a stream), "client_gone"), "bytes"
   (layer bytes transferred by a pull: a resumed blob counts only the rest, a present or followed
   one nothing), "layers" (the blobs this request transferred, in pull order: {"digest", "offset"
-  (where it resumed, 0 = from the start), "bytes"}; [] for other requests), "faults" (names of the
-  faults applied), "duration"}. Kept in memory and appended (JSON lines) to OLLAMA_EMULATOR_LOG /
-  log_file if set. An entry is written just before the response's last bytes, so a server killed
-  during a pull never logs that pull (its bytes are in the -partial file and the blobs).
+  (where it resumed, 0 = from the start), "bytes"}; [] for other requests), "tokens" (inference
+  requests, i.e. /api/generate, /api/chat, /v1/chat/completions: the answer tokens generated
+  before the request ended, streaming: each one written to the socket before it is counted, so a
+  client_gone entry says how far it got, 0 if it went away during the prompt evaluation; null for
+  other requests; INVENTED field), "faults" (names of the faults applied), "duration"}. Kept in
+  memory and appended (JSON lines) to OLLAMA_EMULATOR_LOG / log_file if set. An entry is written
+  just before the response's last bytes, so a server killed during a pull never logs that pull
+  (its bytes are in the -partial file and the blobs). A request cut short before that (e.g.
+  client_gone mid-stream) is written when it ends; a later change updates the memory copy only.
 
 Today's Ollama: GPU, context, memory (ollama-role.md 3-5, macos-formats-provisioning.md 9)
 ------------------------------------------------------------------------------------------
@@ -207,6 +221,42 @@ Today's Ollama: GPU, context, memory (ollama-role.md 3-5, macos-formats-provisio
                in 0.04 seconds" or msg="Load failed" model=... error=...; per request a [GIN]
                access line (none of them has msg="Listening on or msg="inference compute").
 
+Generation speed and cancellation (POST /api/generate, /api/chat, /v1/chat/completions)
+------------------------------------------------------------------------------------------
+  rates        eval_rate (OLLAMA_EMULATOR_EVAL_RATE, start(eval_rate=...)) tokens/s and prompt_rate
+               (OLLAMA_EMULATOR_PROMPT_RATE, start(prompt_rate=...)) prompt tokens/s, floats >= 0;
+               0 (the default) = instant, as without them. GET|PUT /_emulator/rates and
+               server.set_rates() change them at run time; a request uses the rates in force when
+               it starts (INVENTED: the whole timing model is; Ollama's speed is the hardware's).
+  timing       after the load: prompt_eval_count / prompt_rate s of prompt evaluation with nothing
+               sent (Ollama's streamResponse sends the status line with the first chunk: from its
+               code, not in the reference, so INVENTED as far as the reference goes), then
+               answer token i (from 0) at (i + 1) / eval_rate s after it, scheduled from the end of
+               the evaluation. Streaming: one NDJSON line / SSE event per token as it is made, the
+               final object after the last one. Not streaming: the whole answer after the total.
+  metrics      with a rate set, eval_duration = round(eval_count * 1e9 / eval_rate) and
+               prompt_eval_duration = round(prompt_eval_count * 1e9 / prompt_rate) ns, exactly (so
+               eval_count / eval_duration * 1e9, macos-formats.md 5, is the configured rate;
+               INVENTED: Ollama reports what it measured); total_duration = load + both + 1 ms.
+               Without a rate the fixed 50 tokens/s (eval) and 500 tokens/s (prompt) of before.
+  tokens       the canned reply (21 tokens, done_reason "stop"); options.num_predict (max_tokens on
+               /v1/chat/completions) below that cuts it ("length"); INVENTED: above that the canned
+               reply repeats up to num_predict tokens (at most MAX_ANSWER_TOKENS), done_reason
+               "length", so num_predict 40 at eval_rate 10 takes about 4 s. The prompt counts:
+               generate words of prompt + system + 10, chat 4 per message + its words + system + 6
+               (INVENTED). /api/show etc. are not slowed.
+  cancellation a client that goes away cancels the generation at once: while waiting (prompt
+               evaluation or between tokens; rate > 0 only) the request socket is polled for EOF
+               (select + recv(MSG_PEEK) == b'', as Go's net/http cancels the request context when
+               the connection reads EOF: gateway.md 2.2 and 8, S04/S05), and a write that fails
+               (BrokenPipe, ConnectionReset) ends it too. The log entry has outcome "client_gone",
+               "tokens" the number sent so far (0 and status null if it went before the first
+               byte). The model stays loaded, its keep-alive starting again then (keep_alive 0
+               unloads it), as Ollama's scheduler does when a runner's last request ends; a model
+               answering a request is neither expired nor unloaded to make room (the other load
+               waits), nor reloaded for another context, until it is done (server/sched.go as
+               remembered, not in the reference: INVENTED as far as the reference goes).
+
 CLI (the `ollama` wrapper next to this file)
 -------------------------------------------
   ollama serve        env: OLLAMA_HOST ([scheme://]host[:port], default 127.0.0.1:11434,
@@ -223,7 +273,9 @@ CLI (the `ollama` wrapper next to this file)
                       OLLAMA_EMULATOR_LOG, OLLAMA_EMULATOR_REGISTRY (a JSON file
                       {"name": revision} that stores registry revisions, so they survive a
                       restart), OLLAMA_EMULATOR_CATALOG, OLLAMA_EMULATOR_GPU (metal|none),
-                      OLLAMA_EMULATOR_GPU_TOTAL (bytes), OLLAMA_EMULATOR_LOAD_RATE (bytes/s).
+                      OLLAMA_EMULATOR_GPU_TOTAL (bytes), OLLAMA_EMULATOR_LOAD_RATE (bytes/s),
+                      OLLAMA_EMULATOR_EVAL_RATE, OLLAMA_EMULATOR_PROMPT_RATE (tokens/s, floats;
+                      a bad value: "Error: ...", exit 1, like a bad OLLAMA_EMULATOR_THROUGHPUT).
                       Logs the startup lines above and one line per request on stderr.
                       SIGTERM/SIGINT stop it (exit 0).
   ollama -v|--version, ollama list|ls, ollama ps     clients of OLLAMA_HOST
@@ -286,8 +338,11 @@ TRANSFER_FAULTS = ('drop', 'disk_full', 'stall')
 # The canned answer of /api/generate, /api/chat and /v1/chat/completions.
 CANNED_REPLY = ('The sky is blue because the air scatters the short blue wavelengths of '
                 'sunlight more strongly than the long red ones.')
-EVAL_NS_PER_TOKEN = 20000000        # reported generation speed: 50 tokens/s
-PROMPT_NS_PER_TOKEN = 2000000       # reported prompt processing: 500 tokens/s
+EVAL_NS_PER_TOKEN = 20000000        # reported generation speed without an eval rate: 50 tokens/s
+PROMPT_NS_PER_TOKEN = 2000000       # reported prompt processing without a prompt rate: 500 tokens/s
+# INVENTED: the longest answer a request gets (num_predict beyond the canned reply repeats it), so a
+# runaway num_predict cannot fill the memory of an instant (eval rate 0) server.
+MAX_ANSWER_TOKENS = 65536
 LOAD_NS = 250000000                 # reported load time of a model that was not loaded
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
@@ -636,6 +691,22 @@ def parse_size(value, default, what):
 def parse_throughput(value):
     """Bytes per second (parse_size); None or '' is DEFAULT_THROUGHPUT."""
     return parse_size(value, DEFAULT_THROUGHPUT, 'throughput')
+
+
+def parse_rate(value, what):
+    """Tokens per second as a float >= 0 (an int, a float or a decimal string); None or '' is 0,
+    i.e. no waiting (INVENTED knob of the emulator)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0.0
+    if isinstance(value, bool):
+        raise ValueError('bad %s %r' % (what, value))
+    try:
+        rate = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ValueError('bad %s %r' % (what, value))
+    if not math.isfinite(rate) or rate < 0:
+        raise ValueError('%s must be a number of tokens per second >= 0, got %r' % (what, value))
+    return rate
 
 
 def _go_kind(value):
@@ -1600,6 +1671,7 @@ class Exchange(object):
         self.outcome = 'complete'
         self.bytes = 0
         self.layers = []            # {"digest", "offset", "bytes"} of each layer this request transferred
+        self.tokens = None          # inference requests: answer tokens generated (streaming: sent) so far
         self.rules = []
         self.body_raw = b''
         self.body = None
@@ -1827,7 +1899,7 @@ class Emulator(object):
                  faults_file=None, log_file=None, registry_file=None, noprune=False,
                  context_length=None, verbose=False, gpu='metal', gpu_total=None, system_memory=None,
                  chip=None, flash_attention=None, kv_cache_type=None, num_parallel=None,
-                 max_loaded_models=None, no_cloud=False, load_rate=None):
+                 max_loaded_models=None, no_cloud=False, load_rate=None, eval_rate=None, prompt_rate=None):
         if models_dir is None:
             models_dir = os.path.join(os.path.expanduser('~'), '.ollama', 'models')
         self.store = Store(models_dir)
@@ -1867,6 +1939,9 @@ class Emulator(object):
         self.max_loaded = self.max_loaded_setting or MODELS_PER_GPU
         self.no_cloud = bool(no_cloud)
         self.load_rate = parse_size(load_rate, DEFAULT_LOAD_RATE, 'load rate')
+        # Generation speed (INVENTED knobs): tokens/s, 0 = instant. Read by each request as it starts.
+        self.eval_rate = parse_rate(eval_rate, 'eval rate')
+        self.prompt_rate = parse_rate(prompt_rate, 'prompt rate')
         self.requests = []
         self.partials = {}          # digest -> bytes on disk, for the downloads running now
         self.loaded = {}
@@ -2049,16 +2124,19 @@ class Emulator(object):
             human_bytes2(plan['total']), human_bytes2(self.capacity)))
 
     def _make_room(self, plan):
-        """Unload the least recently used models until `plan` fits beside the others and under
-        OLLAMA_MAX_LOADED_MODELS (lock held). False: only loads in progress are in the way."""
+        """Unload the least recently used idle models until `plan` fits beside the others and under
+        OLLAMA_MAX_LOADED_MODELS (lock held). False: only loads in progress or models answering a
+        request are in the way (the caller waits: Ollama's scheduler waits for a busy runner to
+        finish before it unloads it)."""
         while True:
             used = sum(v['size'] for v in self.loaded.values()) + sum(p['total'] for p in self.loading.values())
             count = len(self.loaded) + len(self.loading)
             if used + plan['total'] <= self.capacity and count < self.max_loaded:
                 return True
-            if not self.loaded:
+            idle = [k for k, v in self.loaded.items() if not v['refs']]
+            if not idle:
                 return False
-            victim = min(self.loaded, key=lambda k: self.loaded[k]['used_ns'])
+            victim = min(idle, key=lambda k: self.loaded[k]['used_ns'])
             del self.loaded[victim]
 
     def _wait(self):
@@ -2067,8 +2145,9 @@ class Emulator(object):
             raise ClientGone()
 
     def _load(self, m, keep_alive_ns, options):
-        """Load (or refresh) a model for a request: the load time in ns, or None when it was loaded
-        already. A load takes weights / load_rate seconds and /api/ps lists it only then."""
+        """Load (or refresh) a model for a request: (the load time in ns, or None when it was loaded
+        already; the runner). A load takes weights / load_rate seconds and /api/ps lists it only
+        then. The runner counts the request as using it until _release(runner, keep_alive_ns)."""
         key = m.name.full()
         ctx, auto = self._num_ctx(m, options)
         with self.cond:
@@ -2083,7 +2162,11 @@ class Emulator(object):
                         m.digest, ctx, auto):
                     current['expires_ns'] = now + keep_alive_ns
                     current['used_ns'] = now
-                    return None
+                    current['refs'] += 1
+                    return None, current
+                if current is not None and current['refs']:
+                    self._wait()             # another digest or context, but busy: wait for it
+                    continue
                 if current is not None:      # another digest or context: a new runner
                     del self.loaded[key]
                 plan = self._plan(m, ctx, auto)
@@ -2092,6 +2175,7 @@ class Emulator(object):
                     break
                 self._wait()
         started = time.monotonic()
+        runner = None
         try:
             if self.stopping.wait(plan['weights'] / float(self.load_rate)):
                 raise ClientGone()
@@ -2100,17 +2184,32 @@ class Emulator(object):
                 self.loading.pop(key, None)
                 if not self.stopping.is_set():
                     now = time.time_ns()
-                    self.loaded[key] = {
+                    runner = self.loaded[key] = {
                         'name': m.name.display_shortest(), 'model': m.name.display_shortest(),
                         'size': plan['total'], 'digest': m.digest, 'details': m.details(),
                         'expires_ns': now + keep_alive_ns, 'used_ns': now,
                         'size_vram': plan['total'] if self.on_gpu else 0, 'context_length': plan['ctx'],
-                        'requested_ctx': ctx, 'auto': auto,
+                        'requested_ctx': ctx, 'auto': auto, 'key': key, 'refs': 1,
                     }
                 self.cond.notify_all()
         seconds = time.monotonic() - started
         self.log('INFO', 'server.go:1289', 'llama runner started in %.2f seconds' % seconds)
-        return max(1, int(seconds * 1e9))
+        return max(1, int(seconds * 1e9)), runner
+
+    def _release(self, runner, keep_alive_ns):
+        """A request is done with its runner (complete, failed or cancelled): as Ollama's scheduler
+        does when a runner's last request ends, keep_alive 0 unloads it, otherwise its keep-alive
+        starts again from now. A client that went away leaves the model loaded."""
+        with self.cond:
+            runner['refs'] = max(0, runner['refs'] - 1)
+            if self.loaded.get(runner['key']) is runner and not runner['refs']:
+                if keep_alive_ns == 0:
+                    del self.loaded[runner['key']]
+                else:
+                    now = time.time_ns()
+                    runner['expires_ns'] = now + keep_alive_ns
+                    runner['used_ns'] = now
+            self.cond.notify_all()
 
     def _unload(self, name):
         with self.cond:
@@ -2119,7 +2218,7 @@ class Emulator(object):
 
     def _expire(self):
         now = time.time_ns()
-        for key in [k for k, v in self.loaded.items() if v['expires_ns'] <= now]:
+        for key in [k for k, v in self.loaded.items() if v['expires_ns'] <= now and not v['refs']]:
             del self.loaded[key]
 
     def running(self):
@@ -2136,11 +2235,12 @@ class Emulator(object):
         """Log a request (once); a later change of outcome updates the in-memory entry."""
         layers = [dict(layer) for layer in ex.layers]
         if ex.log_entry is not None:
-            ex.log_entry.update(status=ex.status, outcome=ex.outcome, bytes=ex.bytes, layers=layers)
+            ex.log_entry.update(status=ex.status, outcome=ex.outcome, bytes=ex.bytes, layers=layers,
+                                tokens=ex.tokens)
             return ex.log_entry
         entry = {'ts': ex.started, 'method': ex.method, 'path': ex.path, 'body': ex.body,
                  'status': ex.status, 'outcome': ex.outcome, 'bytes': ex.bytes, 'layers': layers,
-                 'faults': [rule['fault'] for rule in ex.rules],
+                 'tokens': ex.tokens, 'faults': [rule['fault'] for rule in ex.rules],
                  'duration': round(time.time() - ex.started, 4)}
         with self.log_lock:
             self.requests.append(entry)
@@ -2623,23 +2723,87 @@ class Emulator(object):
 
     # -- generate / chat ---------------------------------------------------------------------------
     def _tokens(self, options):
+        """The answer's tokens and done_reason. num_predict below the canned reply's length cuts it
+        ("length"); INVENTED: a num_predict above it repeats the canned reply up to num_predict
+        tokens (at most MAX_ANSWER_TOKENS), as a model that has more to say, also "length" (so a
+        test can ask for N tokens). Without num_predict (or <= 0): the canned reply, "stop"."""
         tokens = re.findall(r'\S+\s*', CANNED_REPLY)
         reason = 'stop'
         limit = (options or {}).get('num_predict')
         if isinstance(limit, (int, float)) and not isinstance(limit, bool) and 0 < limit < len(tokens):
             tokens = tokens[:int(limit)]
             reason = 'length'
+        elif (isinstance(limit, (int, float)) and not isinstance(limit, bool) and math.isfinite(limit)
+              and int(limit) > len(tokens)):
+            wanted = min(int(limit), MAX_ANSWER_TOKENS)
+            one = re.findall(r'\S+\s*', CANNED_REPLY + ' ')
+            tokens = (one * (wanted // len(one) + 1))[:wanted]
+            tokens[-1] = tokens[-1].rstrip()
+            reason = 'length'
         return tokens, reason
 
-    def _metrics(self, load_ns, prompt_tokens, eval_tokens):
+    def _rates(self):
+        """(eval_rate, prompt_rate) for a request that starts now (a later change does not affect it)."""
+        with self.lock:
+            return self.eval_rate, self.prompt_rate
+
+    def rates(self):
+        with self.lock:
+            return {'eval_rate': self.eval_rate, 'prompt_rate': self.prompt_rate}
+
+    def set_rates(self, eval_rate=None, prompt_rate=None):
+        """Change the rates given (None: keep); both are checked before either changes."""
+        new_eval = self.eval_rate if eval_rate is None else parse_rate(eval_rate, 'eval rate')
+        new_prompt = self.prompt_rate if prompt_rate is None else parse_rate(prompt_rate, 'prompt rate')
+        with self.lock:
+            self.eval_rate, self.prompt_rate = new_eval, new_prompt
+        return self.rates()
+
+    def _metrics(self, load_ns, prompt_tokens, eval_tokens, rates=(0.0, 0.0)):
+        """The final object's timings. With a rate set, its duration is count / rate exactly (to the
+        ns), so tokens/s computed from them is the configured rate (INVENTED: Ollama measures;
+        without a rate the fixed 50 / 500 tokens/s of EVAL_NS_PER_TOKEN / PROMPT_NS_PER_TOKEN)."""
+        eval_rate, prompt_rate = rates
         load = 2000000 if load_ns is None else max(LOAD_NS, load_ns)
-        prompt_ns = prompt_tokens * PROMPT_NS_PER_TOKEN
-        eval_ns = eval_tokens * EVAL_NS_PER_TOKEN
+        if prompt_rate > 0:
+            prompt_ns = int(round(prompt_tokens * 1e9 / prompt_rate))
+        else:
+            prompt_ns = prompt_tokens * PROMPT_NS_PER_TOKEN
+        if eval_rate > 0:
+            eval_ns = int(round(eval_tokens * 1e9 / eval_rate))
+        else:
+            eval_ns = eval_tokens * EVAL_NS_PER_TOKEN
         return {'total_duration': load + prompt_ns + eval_ns + 1000000, 'load_duration': load,
                 'prompt_eval_count': prompt_tokens, 'prompt_eval_duration': prompt_ns,
                 'eval_count': eval_tokens, 'eval_duration': eval_ns}
 
+    def _generate(self, ex, tokens, prompt_tokens, rates):
+        """The answer's tokens at the rates, as a generator (INVENTED timing model: constant rates).
+        First the prompt evaluation, prompt_tokens / prompt_rate s with nothing sent (Ollama's
+        streamResponse writes the status line with the first chunk); then token i (from 0) at
+        (i + 1) / eval_rate s after the evaluation, on a schedule from its end (no drift). While it
+        waits, a client that closed its connection (EOF on the socket) or a stopping server raises
+        ClientGone at once, as the request context of Go's net/http is cancelled when the
+        connection reads EOF (gateway.md 2.2 and 8, S04/S05). Rates of 0 do not wait (nor look)."""
+        eval_rate, prompt_rate = rates
+        if prompt_rate > 0 and prompt_tokens > 0:
+            self._sleep(ex, prompt_tokens / prompt_rate)
+        begun = time.monotonic()
+        for i, token in enumerate(tokens):
+            if eval_rate > 0:
+                self._sleep(ex, begun + (i + 1) / eval_rate - time.monotonic())
+            yield token
+
+    def _answer(self, ex, tokens, prompt_tokens, rates):
+        """The whole answer of a non-streamed request, after the total time (ex.tokens counts)."""
+        out = []
+        for token in self._generate(ex, tokens, prompt_tokens, rates):
+            out.append(token)
+            ex.tokens = len(out)
+        return ''.join(out)
+
     def _inference_request(self, ex, type_name):
+        ex.tokens = 0
         req = ex.json_body(type_name)
         raw = _str_field(req, 'model', type_name)
         stream = _bool_field(req, 'stream', type_name)
@@ -2668,31 +2832,33 @@ class Emulator(object):
             ex.send_json(200, {'model': raw, 'created_at': go_time(utc=True), 'response': '',
                                'done': True, 'done_reason': 'unload'})
             return
-        load_ns = self._load(m, keep_alive, options)
-        if empty:
-            ex.send_json(200, {'model': raw, 'created_at': go_time(utc=True), 'response': '',
-                               'done': True, 'done_reason': 'load'})
-            return
-        tokens, reason = self._tokens(options)
-        prompt_tokens = len(prompt.split()) + len((m.system or '').split()) + 10
-        final = {'model': raw, 'created_at': None, 'response': '', 'done': True, 'done_reason': reason,
-                 'context': list(range(1, prompt_tokens + len(tokens) + 1))}
-        final.update(self._metrics(load_ns, prompt_tokens, len(tokens)))
+        rates = self._rates()
+        load_ns, runner = self._load(m, keep_alive, options)
         try:
+            if empty:
+                ex.send_json(200, {'model': raw, 'created_at': go_time(utc=True), 'response': '',
+                                   'done': True, 'done_reason': 'load'})
+                return
+            tokens, reason = self._tokens(options)
+            prompt_tokens = len(prompt.split()) + len((m.system or '').split()) + 10
+            final = {'model': raw, 'created_at': None, 'response': '', 'done': True, 'done_reason': reason,
+                     'context': list(range(1, prompt_tokens + len(tokens) + 1))}
+            final.update(self._metrics(load_ns, prompt_tokens, len(tokens), rates))
             if stream:
-                for token in tokens:
+                for token in self._generate(ex, tokens, prompt_tokens, rates):
                     ex.stream_json({'model': raw, 'created_at': go_time(utc=True), 'response': token,
                                     'done': False})
+                    ex.tokens += 1
                 final['created_at'] = go_time(utc=True)
                 ex.stream_json(final)
                 ex.end_stream()
             else:
+                final['response'] = self._answer(ex, tokens, prompt_tokens, rates)
                 final['created_at'] = go_time(utc=True)
-                final['response'] = ''.join(tokens)
                 ex.send_json(200, final)
         finally:
-            if keep_alive == 0:
-                self._unload(m.name)
+            if runner is not None:
+                self._release(runner, keep_alive)
 
     def _chat_common(self, ex, type_name):
         req, raw, stream, keep_alive, options = self._inference_request(ex, type_name)
@@ -2723,33 +2889,37 @@ class Emulator(object):
                                'message': {'role': 'assistant', 'content': ''},
                                'done_reason': 'unload', 'done': True})
             return
-        load_ns = self._load(m, keep_alive, options)
-        if not messages:
-            ex.send_json(200, {'model': raw, 'created_at': go_time(utc=True),
-                               'message': {'role': 'assistant', 'content': ''},
-                               'done_reason': 'load', 'done': True})
-            return
-        tokens, reason = self._tokens(options)
-        metrics = self._metrics(load_ns, self._prompt_tokens(m, messages), len(tokens))
+        rates = self._rates()
+        load_ns, runner = self._load(m, keep_alive, options)
         try:
+            if not messages:
+                ex.send_json(200, {'model': raw, 'created_at': go_time(utc=True),
+                                   'message': {'role': 'assistant', 'content': ''},
+                                   'done_reason': 'load', 'done': True})
+                return
+            tokens, reason = self._tokens(options)
+            prompt_tokens = self._prompt_tokens(m, messages)
+            metrics = self._metrics(load_ns, prompt_tokens, len(tokens), rates)
             if stream:
-                for token in tokens:
+                for token in self._generate(ex, tokens, prompt_tokens, rates):
                     ex.stream_json({'model': raw, 'created_at': go_time(utc=True),
                                     'message': {'role': 'assistant', 'content': token}, 'done': False})
+                    ex.tokens += 1
                 final = {'model': raw, 'created_at': go_time(utc=True),
                          'message': {'role': 'assistant', 'content': ''}, 'done_reason': reason, 'done': True}
                 final.update(metrics)
                 ex.stream_json(final)
                 ex.end_stream()
             else:
+                content = self._answer(ex, tokens, prompt_tokens, rates)
                 final = {'model': raw, 'created_at': go_time(utc=True),
-                         'message': {'role': 'assistant', 'content': ''.join(tokens)},
+                         'message': {'role': 'assistant', 'content': content},
                          'done_reason': reason, 'done': True}
                 final.update(metrics)
                 ex.send_json(200, final)
         finally:
-            if keep_alive == 0:
-                self._unload(m.name)
+            if runner is not None:
+                self._release(runner, keep_alive)
 
     # -- OpenAI compatibility ------------------------------------------------------------------------
     @staticmethod
@@ -2780,11 +2950,19 @@ class Emulator(object):
         stream = req.get('stream') is True
         if isinstance(req.get('max_tokens'), int):
             options = dict(options, num_predict=req['max_tokens'])
+        rates = self._rates()
         try:
-            self._load(m, keep_alive, options)
+            runner = self._load(m, keep_alive, options)[1]
         except ApiError as e:
             self._openai_error(ex, e.status, e.message)
             return
+        try:
+            self._v1_chat_answer(ex, req, raw, stream, options, messages, m, rates)
+        finally:
+            if runner is not None:
+                self._release(runner, keep_alive)
+
+    def _v1_chat_answer(self, ex, req, raw, stream, options, messages, m, rates):
         tokens, reason = self._tokens(options)
         prompt_tokens = self._prompt_tokens(m, messages)
         with self.lock:
@@ -2794,22 +2972,25 @@ class Emulator(object):
         usage = {'prompt_tokens': prompt_tokens, 'completion_tokens': len(tokens),
                  'total_tokens': prompt_tokens + len(tokens)}
         if not stream:
+            content = self._answer(ex, tokens, prompt_tokens, rates)
             ex.send_json(200, {'id': ident, 'object': 'chat.completion', 'created': created, 'model': raw,
                                'system_fingerprint': 'fp_ollama',
-                               'choices': [{'index': 0, 'message': {'role': 'assistant', 'content': ''.join(tokens)},
+                               'choices': [{'index': 0, 'message': {'role': 'assistant', 'content': content},
                                             'finish_reason': reason}],
                                'usage': usage})
             return
-        ex.start_stream('text/event-stream')
 
         def event(delta, finish):
+            if not ex.streaming:
+                ex.start_stream('text/event-stream')
             chunk = {'id': ident, 'object': 'chat.completion.chunk', 'created': created, 'model': raw,
                      'system_fingerprint': 'fp_ollama',
                      'choices': [{'index': 0, 'delta': delta, 'finish_reason': finish}]}
             ex.write_chunk(('data: %s\n\n' % go_json(chunk)).encode('utf-8'))
 
-        for token in tokens:
+        for token in self._generate(ex, tokens, prompt_tokens, rates):
             event({'role': 'assistant', 'content': token}, None)
+            ex.tokens += 1
         event({'role': 'assistant', 'content': ''}, reason)
         opts = req.get('stream_options')
         if isinstance(opts, dict) and opts.get('include_usage'):
@@ -2887,6 +3068,16 @@ class Emulator(object):
                         raise ApiError(400, 'expected {"bytes_per_second": N}')
                     self.throughput = parse_throughput(body['bytes_per_second'])
                     ex.send_json(200, {'bytes_per_second': self.throughput})
+                    return
+            elif path == '/_emulator/rates':
+                if method == 'GET':
+                    ex.send_json(200, self.rates())
+                    return
+                if method == 'PUT':
+                    if (not isinstance(body, dict) or not body
+                            or any(key not in ('eval_rate', 'prompt_rate') for key in body)):
+                        raise ApiError(400, 'expected {"eval_rate": N, "prompt_rate": M} (either or both)')
+                    ex.send_json(200, self.set_rates(**body))
                     return
             elif path == '/_emulator/install':
                 if method in ('POST', 'PUT'):
@@ -3037,6 +3228,14 @@ class EmulatorServer(object):
     def set_throughput(self, bytes_per_second):
         self.emulator.throughput = parse_throughput(bytes_per_second)
 
+    def set_rates(self, eval_rate=None, prompt_rate=None):
+        """Tokens/s for requests that start from now on (None: unchanged); returns rates."""
+        return self.emulator.set_rates(eval_rate=eval_rate, prompt_rate=prompt_rate)
+
+    @property
+    def rates(self):
+        return self.emulator.rates()
+
     def install(self, name, revision=None):
         return self.emulator.install(name, revision)
 
@@ -3066,7 +3265,8 @@ class EmulatorServer(object):
 def start(host='127.0.0.1', port=0, models_dir=None, throughput=None, keep_alive=None, catalog=None,
           faults_file=None, log_file=None, registry_file=None, noprune=False, context_length=None,
           verbose=False, gpu='metal', gpu_total=None, system_memory=None, chip=None, flash_attention=None,
-          kv_cache_type=None, num_parallel=None, max_loaded_models=None, no_cloud=False, load_rate=None):
+          kv_cache_type=None, num_parallel=None, max_loaded_models=None, no_cloud=False, load_rate=None,
+          eval_rate=None, prompt_rate=None):
     """Start an emulator on a background thread; returns an EmulatorServer."""
     emulator = Emulator(models_dir=models_dir, catalog=catalog, throughput=throughput,
                         keep_alive=keep_alive, faults_file=faults_file, log_file=log_file,
@@ -3074,7 +3274,8 @@ def start(host='127.0.0.1', port=0, models_dir=None, throughput=None, keep_alive
                         verbose=verbose, gpu=gpu, gpu_total=gpu_total, system_memory=system_memory,
                         chip=chip, flash_attention=flash_attention, kv_cache_type=kv_cache_type,
                         num_parallel=num_parallel, max_loaded_models=max_loaded_models,
-                        no_cloud=no_cloud, load_rate=load_rate)
+                        no_cloud=no_cloud, load_rate=load_rate, eval_rate=eval_rate,
+                        prompt_rate=prompt_rate)
     httpd = _HTTPServer((host, int(port)), emulator)
     if not emulator.noprune:
         # PruneLayers at start (security.md 4); after the bind, so a port in use prunes nothing
@@ -3255,6 +3456,8 @@ def serve_settings(env, probe=probe_mac):
         'gpu': (env.get('OLLAMA_EMULATOR_GPU') or 'metal').strip().lower(),
         'gpu_total': gpu_total, 'system_memory': facts['memsize'], 'chip': facts['chip'],
         'load_rate': env.get('OLLAMA_EMULATOR_LOAD_RATE') or None,
+        'eval_rate': env.get('OLLAMA_EMULATOR_EVAL_RATE') or None,
+        'prompt_rate': env.get('OLLAMA_EMULATOR_PROMPT_RATE') or None,
         'verbose': True,
     }
     return kwargs, warnings, note
