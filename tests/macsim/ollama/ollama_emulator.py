@@ -3120,6 +3120,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 class _HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Ollama is a Go server: net.Listen uses the kernel's somaxconn as the backlog, not socketserver's 5, with
+    # which a burst of connections (a gateway in front, 32 clients) overflowed the accept queue and the kernel
+    # reset connections whose request had already been sent (Caddy: "read: connection reset by peer", 502).
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, address, emulator):
         if ':' in address[0]:

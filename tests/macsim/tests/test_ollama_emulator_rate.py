@@ -9,6 +9,7 @@ import json
 import os
 import select
 import socket
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -309,3 +310,22 @@ def test_client_gone_during_prompt_evaluation(make):
     assert (entry['status'], entry['tokens']) == (None, 0)
     assert [(e['path'], e['outcome']) for e in emu.requests if e['path'] != '/api/ps'] == [
         ('/api/generate', 'complete'), ('/api/generate', 'client_gone'), ('/api/chat', 'client_gone')]
+
+
+def test_a_burst_of_connections_waits_in_the_listen_queue(make):
+    """A Go server listens with the kernel's somaxconn as backlog: 64 connections opened at once, none accepted yet by
+    a handler, are all established (socketserver's default of 5 made the kernel reset some: Caddy's 502s under load)."""
+    server = make()
+    port = server.port
+    listening = subprocess.run(['ss', '-Hltn', 'sport = :%d' % port], stdout=subprocess.PIPE, universal_newlines=True,
+                               check=True).stdout.split()
+    assert int(listening[2]) >= 128, listening      # Send-Q of a listening socket: its backlog
+    socks = [socket.create_connection(('127.0.0.1', port), timeout=5) for _sock in range(64)]
+    try:
+        for sock in socks:
+            sock.sendall(b'GET /api/version HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+        answers = [sock.recv(64) for sock in socks]
+        assert all(answer.startswith(b'HTTP/1.1 200') for answer in answers), answers
+    finally:
+        for sock in socks:
+            sock.close()
