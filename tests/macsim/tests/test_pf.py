@@ -249,8 +249,14 @@ def test_calls_are_logged(mac):
     pfctl(mac, '-s', 'info')
     pfctl(mac, '-E')
     pfctl(mac, '-E', euid=501)
+    pfctl(mac, '-nvf', '/dev/null')
+    pfctl(mac, '-a', 'com.apple/300.test', '-F', 'rules')
+    pfctl(mac, '-a', 'com.apple/300.test', '-sr')
+    # kind as the README says: a call that would change pf is a write, refused (not root) or changing nothing
     assert [(c['tool'], c['argv'][1:], c['rc'], c['kind']) for c in mac.calls()] == [
-        ('pfctl', ['-s', 'info'], 0, 'read'), ('pfctl', ['-E'], 0, 'change'), ('pfctl', ['-E'], 1, 'error')]
+        ('pfctl', ['-s', 'info'], 0, 'read'), ('pfctl', ['-E'], 0, 'write'), ('pfctl', ['-E'], 1, 'write'),
+        ('pfctl', ['-nvf', '/dev/null'], 0, 'read'), ('pfctl', ['-a', 'com.apple/300.test', '-F', 'rules'], 0, 'write'),
+        ('pfctl', ['-a', 'com.apple/300.test', '-sr'], 1, 'error')]
 
 
 # ---- enforcement: the nftables text -----------------------------------------------------------------------

@@ -132,6 +132,7 @@ BLOCKING = {'--unblockapp': _PERMITTED, '--unblock': _PERMITTED, '--blockapp': _
 
 WITH_VALUE = ('--setglobalstate', '--setblockall', '--setstealthmode', '--add', '--remove', '--unblockapp', '--unblock',
               '--blockapp', '--block')
+SETTERS = WITH_VALUE      # every option with a value sets something
 KNOWN = WITH_VALUE + ('--getglobalstate', '--getblockall', '--getstealthmode', '--getallowsigned', '--listapps')
 
 
@@ -174,6 +175,5 @@ def main(ctx, args):
             changed = changed or did
         if changed and ctx.is_root:
             ctx.save_state(STATE, state)
-    if changed:
-        return 0, ('change' if ctx.is_root else 'noop')
-    return 0, 'read'
+    # the call log's kind (README): a setter is a write, also when it changes nothing or is not root's
+    return 0, ('write' if any(option in SETTERS for option, _value in todo) else 'read')

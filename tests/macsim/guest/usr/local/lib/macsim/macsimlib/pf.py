@@ -666,10 +666,13 @@ def main(ctx, args):
         for line in F_WARNING:
             err(line)
     noaction = opts['n']
+    # the call log's kind (README): a call that would change pf is a write, also when it is refused or fails
+    writes = not noaction and bool(opts['E'] or opts['e'] or opts['d'] or opts['X'] or opts['flush'] is not None
+                                   or opts['file'] is not None)
     if not noaction:
         if not ctx.is_root:
             err('pfctl: /dev/pf: Permission denied')      # DERIVED (err(1, "%s", pf_device))
-            return 1, 'error'
+            return 1, ('write' if writes else 'error')
         for line in ALTQ:
             err(line)
     with ctx.locked():
@@ -678,7 +681,7 @@ def main(ctx, args):
         if changed:
             ctx.save_state(STATE, state)
             apply_enforcement(ctx, state)
-    return rc, ('change' if changed else ('read' if rc == 0 else 'error'))
+    return rc, ('write' if writes else ('read' if rc == 0 else 'error'))
 
 
 def _run(ctx, opts, anchor, state, noaction):
