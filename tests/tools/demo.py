@@ -3,8 +3,8 @@
 """`make demo`: the collection's main job on a simulated Mac Studio, for a newcomer with a clone and root.
 
   demo up     boot the simulated Mac (fresh, as it comes out of the box) if it is not running, run the
-              bootstrap playbook and site.yml against it, print the endpoint and an example request with the
-              model's answer, and write .demo/demo.json for scripts. Run again, it converges (changed=0) and
+              bootstrap playbook and site.yml against it, print the gateway's URL and an example request through
+              it with the model's answer, and write .demo/demo.json (url, api_key) for scripts. Run again, it converges (changed=0) and
               says so.
   demo down   remove the simulated Mac and .demo/.
   demo check  what CI runs: down, up (an answer), up again (changed=0), down (nothing left).
@@ -16,6 +16,7 @@ The simulated Mac has no internet: its boot job com.macsim.registry stands in fo
 import json
 import os
 import re
+import secrets
 import shlex
 import subprocess
 import sys
@@ -26,8 +27,8 @@ DEMO = os.path.join(ROOT, '.demo')
 NAME = os.environ.get('DEMO_NAME', 'llmhost-demo')
 STATE = os.environ.get('MACSIM_STATE') or '/var/lib/llmhost-macsim'
 MODEL = 'llama3.3-128k:70b'
-API = 'http://127.0.0.1:11434'
 REGISTRY = 'http://127.0.0.1:5000'   # the simulated Mac's stand-in for registry.ollama.ai (tests/macsim/README.md)
+GATEWAY_PORT = 11435
 
 
 def say(text):
@@ -84,25 +85,32 @@ def up():
     with open(inventory, 'w') as handle:
         json.dump({'llm_servers': {'hosts': {NAME: host}}}, handle, indent=2)
     extra = os.path.join(DEMO, 'vars.json')
-    with open(extra, 'w') as handle:
+    # the demo client's key, made once and kept with the demo (a real inventory takes keys from Ansible Vault)
+    key_file = os.path.join(DEMO, 'api_key')
+    if not os.path.exists(key_file):
+        with open(os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), 'w') as handle:
+            handle.write(secrets.token_hex(32))
+    with open(key_file) as handle:
+        api_key = handle.read().strip()
+    with open(os.open(extra, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as handle:
         json.dump({'bootstrap_homebrew_url': 'file:///var/tmp/homebrew-brew-HEAD.tar.gz',
-                   'ollama_registry_url': REGISTRY}, handle, indent=2)
+                   'ollama_registry_url': REGISTRY,
+                   'ollama_gateway_clients': [{'name': 'demo', 'key': api_key}]}, handle, indent=2)
 
     say('\ndemo: 1/2 the bootstrap playbook (Command Line Tools, Homebrew)')
     playbook(os.path.join(ROOT, 'playbooks', 'bootstrap.yml'), inventory, extra)
-    say('\ndemo: 2/2 site.yml (power, SSH, Ollama and its models)')
+    say('\ndemo: 2/2 site.yml (power, SSH, Ollama and its models, the gateway)')
     recap = playbook(os.path.join(ROOT, 'site.yml'), inventory, extra)
 
-    ssh = ['ssh', '-i', instance['identity_file'], '-p', str(instance['port'])] + ssh_args.split() + [
-        '%s@%s' % (instance['user'], instance['address'])]
+    url = 'http://%s:%d' % (instance['address'], GATEWAY_PORT)
     request = {'model': MODEL, 'prompt': 'Why is the sky blue? One sentence.', 'stream': False}
-    curl = "curl -s %s/api/generate -d %s" % (API, shlex.quote(json.dumps(request)))
-    answer = json.loads(run(ssh + [curl], capture=True).stdout)
-    demo = {'url': API, 'reached_through': 'ssh -L 11434:127.0.0.1:11434 (the API listens on the Mac\'s loopback)',
+    # from this machine, which is on the simulated Mac's network, through the gateway
+    curl = ['curl', '-sS', '-H', 'Authorization: Bearer %s' % api_key, url + '/api/generate', '-d', json.dumps(request)]
+    answer = json.loads(run(curl, capture=True).stdout)
+    demo = {'url': url, 'openai_base_url': url + '/v1', 'api_key': api_key, 'model': MODEL,
             'ssh': {'host': instance['address'], 'port': instance['port'], 'user': instance['user'],
-                    'key': instance['identity_file'], 'known_hosts': instance['known_hosts']},
-            'model': MODEL}
-    with open(os.path.join(DEMO, 'demo.json'), 'w') as handle:
+                    'key': instance['identity_file'], 'known_hosts': instance['known_hosts']}}
+    with open(os.open(os.path.join(DEMO, 'demo.json'), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 'w') as handle:
         json.dump(demo, handle, indent=2)
         handle.write('\n')
 
@@ -110,13 +118,13 @@ def up():
     say('')
     say('demo: %s' % ('converged: site.yml changed nothing (changed=0)' if changed == 0
                       else 'provisioned: site.yml made %s changes; run `make demo` again to see it converge' % changed))
-    say('demo: Ollama listens on %s on the simulated Mac (loopback only, as on a real one):' % API)
-    say('  ssh -i %s -p %s %s -N -L 11434:127.0.0.1:11434 %s@%s   # then %s on this machine' % (
-        instance['identity_file'], instance['port'], ssh_args, instance['user'], instance['address'], API))
-    say('demo: example request, run on the Mac:')
-    say('  %s' % curl)
+    say('demo: the gateway: %s (Ollama itself listens on the Mac\'s loopback only)' % url)
+    say('demo: example request, from this machine:')
+    say('  curl -H "Authorization: Bearer $(cat .demo/api_key)" %s/api/generate -d %s' % (
+        url, shlex.quote(json.dumps(request))))
     say('demo: answer from %s: %s' % (answer.get('model'), answer.get('response', '').strip()))
-    say('demo: details for scripts in %s; `make demo-down` removes it all' % os.path.relpath(
+    say('demo: the OpenAI SDK: OpenAI(base_url="%s/v1", api_key=<.demo/api_key>)' % url)
+    say('demo: url and api_key for scripts in %s; `make demo-down` removes it all' % os.path.relpath(
         os.path.join(DEMO, 'demo.json'), ROOT))
 
 
@@ -140,8 +148,13 @@ def check():
         problems.append('the first run printed no answer from %s' % MODEL)
     if 'converged: site.yml changed nothing (changed=0)' not in second:
         problems.append('the second run did not converge with changed=0')
-    if not (demo.get('url') and set(demo.get('ssh', {})) >= {'host', 'user', 'key'}):
-        problems.append('.demo/demo.json lacks url or ssh host/user/key: %r' % demo)
+    if not (demo.get('url') and demo.get('api_key') and set(demo.get('ssh', {})) >= {'host', 'user', 'key'}):
+        problems.append('.demo/demo.json lacks url, api_key or ssh host/user/key: %r' % sorted(demo))
+    # the gateway refuses a request without the key
+    refused = run(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', demo.get('url', '') + '/api/tags'],
+                  capture=True, check=False).stdout
+    if refused != '401':
+        problems.append('the gateway answered %r, not 401, to a request without a key' % refused)
     down()
     if os.path.exists(DEMO) or os.path.exists(os.path.join(STATE, NAME)):
         problems.append('demo-down left %s or %s' % (DEMO, os.path.join(STATE, NAME)))

@@ -38,6 +38,7 @@ pytestmark = pytest.mark.skipif(not has_community_general(), reason='site.yml ne
     ('power', 'llmhost.macos.headless_power : Refuse hosts that are not macOS'),
     ('identity', 'llmhost.macos.network_identity : Refuse hosts that are not macOS'),
     ('ollama', 'llmhost.macos.ollama : Refuse hosts that are not macOS'),
+    ('gateway', 'llmhost.macos.ollama_gateway : Refuse hosts that are not macOS'),
 ])
 def test_a_tagged_run_checks_that_roles_input_in_the_first_play(tmp_path, tag, check):
     env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
