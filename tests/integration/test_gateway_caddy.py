@@ -114,53 +114,23 @@ class Gateway:
         return gw.curl(self.url + path, method='POST', data={} if data is None else data, **kw)
 
 
-def _up(configs, name):
-    return gw.Caddy(configs[name]).start()
+def _gateway(name):
+    """A module-scoped fixture NAME_gw: Caddy running the rendered configuration NAME, stopped at the end."""
+    @pytest.fixture(scope='module', name=name + '_gw')
+    def running(configs):
+        caddy = gw.Caddy(configs[name]).start()
+        try:
+            yield Gateway(configs[name], caddy)
+        finally:
+            caddy.stop()
+    return running
 
 
-@pytest.fixture(scope='module')
-def main_gw(configs):
-    caddy = _up(configs, 'main')
-    try:
-        yield Gateway(configs['main'], caddy)
-    finally:
-        caddy.stop()
-
-
-@pytest.fixture(scope='module')
-def empty_gw(configs):
-    caddy = _up(configs, 'empty')
-    try:
-        yield Gateway(configs['empty'], caddy)
-    finally:
-        caddy.stop()
-
-
-@pytest.fixture(scope='module')
-def small_gw(configs):
-    caddy = _up(configs, 'small')
-    try:
-        yield Gateway(configs['small'], caddy)
-    finally:
-        caddy.stop()
-
-
-@pytest.fixture(scope='module')
-def revoke_gw(configs):
-    caddy = _up(configs, 'revoke')
-    try:
-        yield Gateway(configs['revoke'], caddy)
-    finally:
-        caddy.stop()
-
-
-@pytest.fixture(scope='module')
-def tls_gw(configs):
-    caddy = _up(configs, 'tls')
-    try:
-        yield Gateway(configs['tls'], caddy)
-    finally:
-        caddy.stop()
+main_gw = _gateway('main')
+empty_gw = _gateway('empty')
+small_gw = _gateway('small')
+revoke_gw = _gateway('revoke')
+tls_gw = _gateway('tls')
 
 
 # N01's addresses and gateway live for its one test only: another run on the machine waits for the lock that long.
@@ -178,7 +148,7 @@ def lo_addresses():
 
 @pytest.fixture
 def outside_gw(configs, lo_addresses):
-    caddy = _up(configs, 'outside')
+    caddy = gw.Caddy(configs['outside']).start()
     try:
         yield Gateway(configs['outside'], caddy)
     finally:
