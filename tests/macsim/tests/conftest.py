@@ -209,3 +209,15 @@ def ld(sim):
 @pytest.fixture
 def laptop(tmp_path):
     return Sim(tmp_path / 'macbook', 'macbook')
+
+
+@pytest.fixture
+def macsim_cli(tmp_path, monkeypatch):
+    """The controller script tests/macsim/macsim loaded as a module, its state under tmp_path (MACSIM_STATE)."""
+    import importlib.machinery
+    import importlib.util
+    monkeypatch.setenv('MACSIM_STATE', str(tmp_path))
+    loader = importlib.machinery.SourceFileLoader('macsim_cli', os.path.join(MACSIM_DIR, 'macsim'))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader('macsim_cli', loader))
+    loader.exec_module(module)
+    return module

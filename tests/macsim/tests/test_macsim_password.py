@@ -2,22 +2,14 @@
 loginwindow's automatic login needs), reported as `password` by `info`; an instance provisioned before
 Macs had one reports None. The controller script is loaded as a module, no container needed."""
 
-import importlib.machinery
-import importlib.util
 import os
 
 import pytest
 
-MACSIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'macsim')
-
 
 @pytest.fixture
-def cli(tmp_path, monkeypatch):
-    monkeypatch.setenv('MACSIM_STATE', str(tmp_path))
-    loader = importlib.machinery.SourceFileLoader('macsim_cli', MACSIM)
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader('macsim_cli', loader))
-    loader.exec_module(module)
-    return module
+def cli(macsim_cli):
+    return macsim_cli
 
 
 def meta(cli, name, profile):
