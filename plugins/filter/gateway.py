@@ -115,6 +115,33 @@ def gateway_network(address, netmask):
         raise AnsibleFilterError('gateway_network: %s' % exc)
 
 
+LOOPBACK_RE = re.compile(r'^(127\.[0-9.]+|localhost|\[::1\]):[0-9]+$')
+
+
+def gateway_pools(host, hosts, hostvars):
+    """Where `host`'s Ollama is in the pool of a gateway among `hosts`: [{gateway, upstream, admin_socket,
+    caddyfile}], for a rolling upgrade to drain it first. A gateway counts when it fronts several upstreams (with one
+    there is no other Mac to send requests to) and runs on a Mac that is nobody's upstream (site.yml gives a Mac
+    with ollama_allowed_cidrs no gateway). On its own gateway `host` is the loopback upstreams; on another, the
+    upstream equal to its ollama_host."""
+    mine = hostvars[host].get('ollama_host', '127.0.0.1:11434')
+    pools = []
+    for gateway in hosts:
+        gateway_vars = hostvars[gateway]
+        if gateway_vars.get('ollama_allowed_cidrs'):
+            continue
+        upstreams = gateway_vars.get('ollama_gateway_upstreams') or ['127.0.0.1:11434']
+        if len(upstreams) < 2:
+            continue
+        prefix = gateway_vars.get('ollama_gateway_homebrew_prefix') or '/opt/homebrew'
+        for upstream in upstreams:
+            if (upstream == mine and not LOOPBACK_RE.match(upstream)) if gateway != host else LOOPBACK_RE.match(upstream):
+                pools.append({'gateway': gateway, 'upstream': upstream,
+                              'admin_socket': prefix + '/var/lib/llmhost-gateway/admin.sock',
+                              'caddyfile': prefix + '/etc/llmhost-gateway/Caddyfile'})
+    return pools
+
+
 def gateway_problems(clients, allowed_cidrs=None, upstreams=None):
     """Every problem of the role's input, one sentence each; the keys are never part of one."""
     problems = gateway_client_problems(clients)
@@ -130,4 +157,6 @@ class FilterModule(object):
         return {
             'gateway_problems': gateway_problems,
             'gateway_network': gateway_network,
+            'cidr_problems': gateway_cidr_problems,
+            'gateway_pools': gateway_pools,
         }

@@ -9,7 +9,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.llmhost.macos.plugins.filter.gateway import FilterModule, gateway_network, gateway_problems
+from ansible_collections.llmhost.macos.plugins.filter.gateway import FilterModule, gateway_network, gateway_pools, gateway_problems
 
 KEY_A = '6f1c2a9e0b7d4c3f8a5e1d2b9c0f7a6e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a'
 KEY_B = 'sk-bob.Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0'
@@ -69,6 +69,15 @@ def test_cidr_problems(cidrs, expected):
     assert len(problems) == 1 and problems[0].startswith(expected), problems
 
 
+def test_the_cidr_filter_names_the_variable_it_checks():
+    cidr_problems = FilterModule().filters()['cidr_problems']
+    assert cidr_problems(['10.214.5.2/32', '192.168.1.0/24', 'fd00::/64'], 'ollama_allowed_cidrs') == []
+    assert cidr_problems(['10.214.5.0/32', '10.214.5.2/24'], 'ollama_allowed_cidrs') == [
+        "ollama_allowed_cidrs item 2: expects a CIDR such as 192.168.1.0/24 (host bits zero), got '10.214.5.2/24' "
+        "(10.214.5.2/24 has host bits set)"]
+    assert cidr_problems({}, 'ollama_allowed_cidrs') == ['ollama_allowed_cidrs: expects a list of CIDRs, got dict']
+
+
 @pytest.mark.parametrize('upstreams, expected', [
     ([], 'ollama_gateway_upstreams: expects a non-empty list of HOST:PORT'),
     ('127.0.0.1:11434', 'ollama_gateway_upstreams: expects a non-empty list of HOST:PORT'),
@@ -104,4 +113,38 @@ def test_a_bad_netmask_fails_clearly():
 
 
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {'gateway_problems', 'gateway_network'}
+    assert set(FilterModule().filters()) == {'gateway_problems', 'gateway_network', 'cidr_problems', 'gateway_pools'}
+
+
+# ---- gateway_pools: where a Mac is drained before a rolling upgrade restarts its Ollama ------------------------
+
+FLEET = {
+    'studio-1': {'ollama_gateway_upstreams': ['127.0.0.1:11434', '192.168.1.21:11434', '192.168.1.22:11434']},
+    'studio-2': {'ollama_host': '192.168.1.21:11434', 'ollama_allowed_cidrs': ['192.168.1.20/32']},
+    'studio-3': {'ollama_host': '192.168.1.22:11434', 'ollama_allowed_cidrs': ['192.168.1.20/32'],
+                 # a gateway role's variables on a Mac that runs none (site.yml skips it there)
+                 'ollama_gateway_upstreams': ['127.0.0.1:11434', '192.168.1.21:11434']},
+    'lonely': {},
+    'edge': {'ollama_gateway_upstreams': ['192.168.1.21:11434', '[::1]:11434'],
+             'ollama_gateway_homebrew_prefix': '/usr/local'},
+}
+HOSTS = list(FLEET)
+
+
+def pools(host):
+    return [(pool['gateway'], pool['upstream']) for pool in gateway_pools(host, HOSTS, FLEET)]
+
+
+def test_a_backend_mac_is_drained_on_every_gateway_that_fronts_it():
+    assert pools('studio-2') == [('studio-1', '192.168.1.21:11434'), ('edge', '192.168.1.21:11434')]
+    assert pools('studio-3') == [('studio-1', '192.168.1.22:11434')]
+
+
+def test_the_gateway_mac_is_its_loopback_upstream_on_its_own_gateway_alone():
+    assert pools('studio-1') == [('studio-1', '127.0.0.1:11434')]
+    assert pools('edge') == [('edge', '[::1]:11434')]
+    assert gateway_pools('edge', HOSTS, FLEET)[0]['admin_socket'] == '/usr/local/var/lib/llmhost-gateway/admin.sock'
+
+
+def test_a_mac_with_one_upstream_has_nothing_to_drain_to():
+    assert pools('lonely') == []
