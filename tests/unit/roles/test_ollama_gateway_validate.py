@@ -70,6 +70,9 @@ def test_good_input_reaches_the_host_side_check(tmp_path):
     ({'ollama_gateway_health_interval': '5 seconds'}, 'ollama_gateway_health_interval: expects a duration'),
     ({'ollama_gateway_bind_address': '', 'ollama_gateway_allowed_cidrs': []},
      'studio has no default IPv4 route in its facts'),
+    ({'ollama_allowed_cidrs': ['192.168.1.20/32']},
+     "studio has ollama_allowed_cidrs: its Ollama is another Mac's upstream, and this role's pf rules would close "
+     "Ollama's port to that Mac."),
 ])
 def test_bad_input_fails_before_the_host_is_touched(tmp_path, change, message):
     rc, out = validate(tmp_path, dict(GOOD, **change))
