@@ -137,10 +137,14 @@ def in_flight(upstreams, dial):
     return 0
 
 
-def ensure_drained(admin, dial, timeout, check_mode=False, sleep=time.sleep, clock=time.monotonic):
-    """Take `dial` out of the running pool, then wait until its requests in flight are done."""
+def ensure_drained(admin, dial, timeout, file_config=None, check_mode=False, sleep=time.sleep, clock=time.monotonic):
+    """Take `dial` out of the running pool, then wait until its requests in flight are done. One the running pool
+    lacks must be in the Caddyfile's (`file_config`, a callable run only then): a typo is not "drained"."""
     config = admin.config()
     present = dial in dials(config)
+    if not present and file_config is not None and dial not in dials(file_config()):
+        raise LlmhostError('%s is not an upstream of the gateway, running or in its configuration file (upstreams '
+                           'now: %s)' % (dial, ', '.join(dials(config)) or 'none'), upstream=dial)
     if present:
         new = without_upstream(config, dial)
         if not check_mode:

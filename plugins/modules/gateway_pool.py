@@ -20,7 +20,8 @@ description:
   - V(drained) removes the upstream from Caddy's running configuration (C(GET /config/), then C(POST /load)).
     Caddy sends it no new request and finishes those in flight; the module waits until
     C(/reverse_proxy/upstreams) shows none left, so the Mac can then be stopped without cutting a request. An
-    upstream that is already out of the pool is only waited for.
+    upstream that is already out of the pool is only waited for; one that is neither in the running pool nor in
+    the Caddyfile fails the task.
   - V(active) loads the gateway's Caddyfile again (adapted to JSON with C(caddy adapt)) when the running
     configuration lacks the upstream, so the pool is the file's again. A running pool that has it costs one read.
   - The Caddyfile on disk is never written. A gateway restart or reload (the role's handlers, a reboot) also
@@ -144,7 +145,8 @@ def main():
         if params['timeout'] < 0:
             raise LlmhostError('timeout: expects 0 or more seconds, got %d' % params['timeout'])
         if params['state'] == 'drained':
-            result = ensure_drained(admin, params['upstream'], params['timeout'], check_mode=module.check_mode)
+            result = ensure_drained(admin, params['upstream'], params['timeout'], file_config=file_config,
+                                    check_mode=module.check_mode)
         else:
             result = ensure_active(admin, params['upstream'], file_config, check_mode=module.check_mode)
     except LlmhostError as exc:

@@ -264,10 +264,10 @@ def test_the_gateway_and_the_firewall_are_up(host, mac):
 
 # ---- revocation and an empty client list: the role run again (before the reboot only) ----------------------
 
-def run_gateway_role(clients):
+def run_gateway_role(clients, **role_vars):
     extra = os.path.join(EPHEMERAL, 'gateway-clients.json')
     with open(extra, 'w') as handle:
-        json.dump({'ollama_gateway_clients': clients}, handle)
+        json.dump(dict(role_vars, ollama_gateway_clients=clients), handle)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(EPHEMERAL, 'ansible.cfg'),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(PROJECT, 'collections'), ANSIBLE_NOCOLOR='1')
     proc = subprocess.run(['ansible-playbook', '-i', os.path.join(EPHEMERAL, 'inventory'), '-e', '@' + extra,
@@ -299,6 +299,27 @@ def test_a_removed_client_is_revoked_alone_and_no_clients_refuses_everyone(host,
         run_gateway_role(CLIENTS)
     for name in KEYS:
         assert curl(mac['url'] + '/api/tags', '-H', bearer(name))[1] == '200'
+
+
+@pytest.mark.skipif(rebooted(), reason='run once, before the reboot')
+def test_tls_with_caddys_own_ca_whose_root_the_controller_pins(host, mac):
+    """ollama_gateway_tls: the role fetches the CA's root certificate to the controller (tls_root_dest), and
+    curl pinning it gets an answer over HTTPS with a key; without the pin the certificate is refused, without a key
+    the request. Back to HTTP afterwards, for the tests after the reboot."""
+    root = os.path.join(EPHEMERAL, 'gateway-root-ca.crt')
+    https = 'https://%s:%d' % (mac['address'], PORT)
+    try:
+        out = run_gateway_role(CLIENTS, ollama_gateway_tls=True, ollama_gateway_tls_root_dest=root)
+        assert https in out
+        with open(root) as handle:
+            assert handle.read().startswith('-----BEGIN CERTIFICATE-----')
+        assert curl(https + '/api/tags', '--cacert', root, '-H', bearer('alice'))[:2] == (0, '200')
+        assert curl(https + '/api/tags', '--cacert', root)[:2] == (0, '401')
+        assert curl(https + '/api/tags', '-H', bearer('alice'))[0] == 60      # not trusted without the pin
+        assert curl('http://%s:80/' % mac['address'], timeout=3)[0] in (7, 28)   # nothing on port 80
+    finally:
+        run_gateway_role(CLIENTS)
+    assert curl(mac['url'] + '/api/tags', '-H', bearer('alice'))[:2] == (0, '200')
 
 
 # ---- load: 32 streaming clients for 60 s (before the reboot only) -------------------------------------------

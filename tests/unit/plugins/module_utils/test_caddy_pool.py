@@ -78,8 +78,15 @@ def test_drain_takes_it_out_of_the_running_pool_and_waits_for_its_requests():
 
 def test_a_drained_upstream_is_only_waited_for():
     admin = FakeAdmin(C.without_upstream(CONFIG, OTHER), [listing(OTHER, None)])
-    result = C.ensure_drained(admin, OTHER, 60, sleep=pytest.fail)
+    result = C.ensure_drained(admin, OTHER, 60, file_config=lambda: CONFIG, sleep=pytest.fail)
     assert result['changed'] is False and admin.loaded == [] and admin.reads == 2
+
+
+def test_an_upstream_the_gateway_does_not_know_is_not_reported_drained():
+    admin = FakeAdmin(CONFIG, [listing(OTHER, None)])
+    with pytest.raises(LlmhostError) as info:
+        C.ensure_drained(admin, '10.214.71.9:11434', 60, file_config=lambda: CONFIG)
+    assert 'is not an upstream of the gateway' in info.value.msg and admin.loaded == []
 
 
 def test_drain_gives_up_after_the_timeout_and_says_the_upstream_is_out_of_the_pool():
