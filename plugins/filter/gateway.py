@@ -116,15 +116,34 @@ def gateway_network(address, netmask):
 
 
 LOOPBACK_RE = re.compile(r'^(127\.[0-9.]+|localhost|\[::1\]):[0-9]+$')
+WILDCARD_HOSTS = ('0.0.0.0', '[::]', '::', '')
+
+
+def _with_port(hostport, port='11434'):
+    """HOST:PORT of an ollama_host value, Ollama's port added when it has none."""
+    hostport = str(hostport)
+    return hostport if re.search(r':[0-9]+$', hostport) and not hostport.endswith(']') else '%s:%s' % (hostport, port)
+
+
+def _addresses_of(host_vars):
+    """Where other Macs reach this one's Ollama: its ollama_host, or on every address (0.0.0.0) the inventory's
+    ansible_host and the gathered default IPv4 address, with Ollama's port."""
+    mine = _with_port(host_vars.get('ollama_host') or '127.0.0.1:11434')
+    address, port = mine.rsplit(':', 1)
+    if address not in WILDCARD_HOSTS:
+        return {mine}
+    facts = host_vars.get('ansible_facts') or {}
+    found = [host_vars.get('ansible_host'), (facts.get('default_ipv4') or {}).get('address')]
+    return set('%s:%s' % (a, port) for a in found if a)
 
 
 def gateway_pools(host, hosts, hostvars):
     """Where `host`'s Ollama is in the pool of a gateway among `hosts`: [{gateway, upstream, admin_socket,
-    caddyfile}], for a rolling upgrade to drain it first. A gateway counts when it fronts several upstreams (with one
-    there is no other Mac to send requests to) and runs on a Mac that is nobody's upstream (site.yml gives a Mac
-    with ollama_allowed_cidrs no gateway). On its own gateway `host` is the loopback upstreams; on another, the
-    upstream equal to its ollama_host."""
-    mine = hostvars[host].get('ollama_host', '127.0.0.1:11434')
+    caddyfile, caddy}], for a rolling upgrade to drain it first. A gateway counts when it fronts several upstreams
+    (with one there is no other Mac to send requests to) and runs on a Mac that is nobody's upstream (site.yml gives
+    a Mac with ollama_allowed_cidrs no gateway). On its own gateway `host` is the loopback upstreams; on another,
+    the upstream equal to its ollama_host (with Ollama's port; on 0.0.0.0, its ansible_host or gathered address)."""
+    mine = _addresses_of(hostvars[host])
     pools = []
     for gateway in hosts:
         gateway_vars = hostvars[gateway]
@@ -135,10 +154,11 @@ def gateway_pools(host, hosts, hostvars):
             continue
         prefix = gateway_vars.get('ollama_gateway_homebrew_prefix') or '/opt/homebrew'
         for upstream in upstreams:
-            if (upstream == mine and not LOOPBACK_RE.match(upstream)) if gateway != host else LOOPBACK_RE.match(upstream):
+            if (upstream in mine and not LOOPBACK_RE.match(upstream)) if gateway != host else LOOPBACK_RE.match(upstream):
                 pools.append({'gateway': gateway, 'upstream': upstream,
                               'admin_socket': prefix + '/var/lib/llmhost-gateway/admin.sock',
-                              'caddyfile': prefix + '/etc/llmhost-gateway/Caddyfile'})
+                              'caddyfile': prefix + '/etc/llmhost-gateway/Caddyfile',
+                              'caddy': prefix + '/opt/caddy/bin/caddy'})
     return pools
 
 

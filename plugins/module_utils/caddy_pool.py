@@ -7,8 +7,9 @@
 
 Draining an upstream takes it out of the running configuration (GET /config/, POST /load): Caddy sends it no new
 request, and finishes the ones in flight on the old configuration, which /reverse_proxy/upstreams lists with their
-num_requests until the last one is done (then the upstream is gone from that list). Making it active again loads
-the gateway's Caddyfile, adapted to JSON by `caddy adapt`, which holds every upstream.
+num_requests until the last one is done (then the upstream is gone from that list). Making it active again puts
+it back into the running configuration where the gateway's Caddyfile (adapted to JSON by `caddy adapt`) has it,
+leaving any other drained upstream out.
 
 The pure functions take and return the JSON documents; CaddyAdmin is the only I/O. Python 3.9, standard library only.
 """
@@ -169,9 +170,28 @@ def ensure_drained(admin, dial, timeout, file_config=None, check_mode=False, sle
     return result
 
 
+def with_upstream(running, wanted, dial):
+    """A copy of the running config with `dial` back in each reverse_proxy where the file's config (`wanted`) has it,
+    in the file's order; the other upstreams stay as they run (another Mac drained by the same rolling run stays
+    out). None when the two configs' proxies do not pair up (the file changed since): then the file is loaded."""
+    new = copy.deepcopy(running)
+    running_proxies, wanted_proxies = proxies(new), proxies(wanted)
+    if len(running_proxies) != len(wanted_proxies):
+        return None
+    for proxy, want in zip(running_proxies, wanted_proxies):
+        want_dials = [u.get('dial') for u in want['upstreams'] if isinstance(u, dict)]
+        if dial not in want_dials:
+            continue
+        now = [u.get('dial') for u in proxy['upstreams'] if isinstance(u, dict)]
+        proxy['upstreams'] = ([copy.deepcopy(u) for u in want['upstreams']
+                               if isinstance(u, dict) and (u.get('dial') in now or u.get('dial') == dial)]
+                              + [u for u in proxy['upstreams'] if not (isinstance(u, dict) and u.get('dial') in want_dials)])
+    return new
+
+
 def ensure_active(admin, dial, file_config, check_mode=False):
-    """Put `dial` back: load the Caddyfile's configuration (`file_config`, adapted) when the running one lacks it.
-    `file_config` is a callable, run only then."""
+    """Put `dial` back where the Caddyfile's configuration (`file_config`, a callable run only when needed) has it,
+    into the running one; the rest of the running pool is left as it is."""
     config = admin.config()
     running = dials(config)
     result = {'changed': False, 'upstream': dial, 'in_flight': 0, 'pool': running}
@@ -181,8 +201,11 @@ def ensure_active(admin, dial, file_config, check_mode=False):
     if dial not in dials(wanted):
         raise LlmhostError('%s is not an upstream in the gateway\'s configuration file (upstreams there: %s)'
                            % (dial, ', '.join(dials(wanted)) or 'none'), upstream=dial)
+    new = with_upstream(config, wanted, dial)
+    if new is None:
+        new = wanted
     if not check_mode:
-        admin.load(wanted)
-    result.update(changed=True, pool=dials(wanted),
-                  diff={'before': '\n'.join(running) + '\n', 'after': '\n'.join(dials(wanted)) + '\n'})
+        admin.load(new)
+    result.update(changed=True, pool=dials(new),
+                  diff={'before': '\n'.join(running) + '\n', 'after': '\n'.join(dials(new)) + '\n'})
     return result

@@ -22,8 +22,10 @@ description:
     C(/reverse_proxy/upstreams) shows none left, so the Mac can then be stopped without cutting a request. An
     upstream that is already out of the pool is only waited for; one that is neither in the running pool nor in
     the Caddyfile fails the task.
-  - V(active) loads the gateway's Caddyfile again (adapted to JSON with C(caddy adapt)) when the running
-    configuration lacks the upstream, so the pool is the file's again. A running pool that has it costs one read.
+  - V(active), when the running configuration lacks the upstream, puts it back where the gateway's Caddyfile
+    (adapted to JSON with C(caddy adapt)) has it, and loads that; other upstreams still drained stay out. When the
+    file's proxies no longer pair up with the running ones (the file changed since), the file's configuration is
+    loaded as it is. A running pool that has the upstream costs one read.
   - The Caddyfile on disk is never written. A gateway restart or reload (the role's handlers, a reboot) also
     brings every upstream back.
 author:

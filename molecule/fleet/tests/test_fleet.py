@@ -93,9 +93,13 @@ def test_the_backend_mac_lets_the_gateway_mac_alone_reach_ollama(host):
     probe = ('python3 -c "import urllib.request; print(urllib.request.urlopen('
              '\'http://%s:11434/api/version\', timeout=5).status)"' % backend)
     assert host.check_output(probe) == '200'
-    # from the controller, on the same LAN: pf drops it (a timeout, not a refusal)
+    assert_dropped_from_the_controller(backend)
+
+
+def assert_dropped_from_the_controller(address):
+    """From the controller, on the same LAN: pf drops it (a timeout, not a refusal)."""
     proc = subprocess.run(['curl', '-sS', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}',
-                           'http://%s:11434/api/version' % backend], capture_output=True, text=True, check=False)
+                           'http://%s:11434/api/version' % address], capture_output=True, text=True, check=False)
     assert proc.returncode == 28, (proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -126,6 +130,25 @@ def test_bad_allowed_networks_are_refused_before_any_mac_is_touched():
         assert rc != 0 and message in text, text[-3000:]
         assert 'PLAY [Ollama, one batch' not in text
     assert rules() == before
+
+
+def test_a_rolling_run_stops_at_a_mac_that_no_gateway_lists():
+    """A gateway whose upstreams name another address than fleet-b's: the rolling run drains, runs and restores
+    fleet-a, then refuses fleet-b (it has ollama_allowed_cidrs, so it serves a gateway, but none lists it) before
+    anything is done to it: its Ollama is not restarted."""
+    def ollama_pid():
+        out = macsim('exec', BACKEND, '--', 'launchctl', 'print', 'system/com.llmhost.ollama').stdout
+        return [line.split('=')[1].strip() for line in out.splitlines() if line.strip().startswith('pid =')]
+
+    before = ollama_pid()
+    assert before
+    rc, out = site_run('--tags', 'ollama', '-e', 'llmhost_serial=1', '-e',
+                       json.dumps({'ollama_gateway_upstreams': ['127.0.0.1:11434', '10.214.0.99:11434']}))
+    text = ' '.join(out.split())
+    assert rc != 0
+    assert ('llmhost-fleet-b has ollama_allowed_cidrs, so it is meant to be a gateway\'s upstream, but no gateway in '
+            'the inventory lists') in text, text[-3000:]
+    assert ollama_pid() == before
 
 
 def keg(name):
@@ -195,9 +218,8 @@ def test_a_mac_powered_off_costs_no_request_once_out_of_the_pool_and_comes_back(
     with concurrent.futures.ThreadPoolExecutor(5) as pool:
         workers = [pool.submit(loop, 30) for _worker in range(4)]
         time.sleep(5)
-        stopped_at = time.monotonic()
         macsim('stop', BACKEND)
-        pool.submit(lambda: None).result()
+        stopped_at = time.monotonic()       # off: nothing runs on it and its links are down
         for worker in workers:
             worker.result()
     after = [(round(started - stopped_at, 1), detail) for started, ok, detail in results
@@ -213,3 +235,5 @@ def test_a_mac_powered_off_costs_no_request_once_out_of_the_pool_and_comes_back(
             assert generate(url)[0]
         return len(served_by(BACKEND)) > served
     assert wait_until(back, 60)
+    # after that boot, with nobody logged in, pf's rules for Ollama are loaded again: the controller is dropped
+    assert_dropped_from_the_controller(info(BACKEND)['lan_address'])

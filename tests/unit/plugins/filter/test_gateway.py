@@ -148,3 +148,20 @@ def test_the_gateway_mac_is_its_loopback_upstream_on_its_own_gateway_alone():
 
 def test_a_mac_with_one_upstream_has_nothing_to_drain_to():
     assert pools('lonely') == []
+
+
+def test_the_caddy_binary_and_socket_follow_the_gateways_homebrew_prefix():
+    edge = gateway_pools('edge', HOSTS, FLEET)[0]
+    assert edge['caddy'] == '/usr/local/opt/caddy/bin/caddy'
+    assert edge['caddyfile'] == '/usr/local/etc/llmhost-gateway/Caddyfile'
+
+
+@pytest.mark.parametrize('ollama_host, extra, expected', [
+    ('192.168.1.21', {}, [('studio-1', '192.168.1.21:11434')]),                       # no port: Ollama's
+    ('0.0.0.0:11434', {'ansible_host': '192.168.1.21'}, [('studio-1', '192.168.1.21:11434')]),
+    ('0.0.0.0', {'ansible_facts': {'default_ipv4': {'address': '192.168.1.21'}}}, [('studio-1', '192.168.1.21:11434')]),
+    ('mac2.local:11434', {}, []),                       # a name the gateway does not list: site.yml stops on that
+])
+def test_a_backend_is_found_however_its_ollama_host_is_written(ollama_host, extra, expected):
+    fleet = dict(FLEET, **{'studio-2': dict(FLEET['studio-2'], ollama_host=ollama_host, **extra)})
+    assert [(p['gateway'], p['upstream']) for p in gateway_pools('studio-2', ['studio-1', 'studio-2'], fleet)] == expected

@@ -16,7 +16,8 @@ from caddy_fakes import admin_socket  # noqa: F401  (a fixture)
 from macfakes import fixture
 
 CONFIG = json.loads(fixture('caddy', 'fleet.config.json'))
-LOCAL, OTHER = C.dials(CONFIG)
+LOCAL = C.dials(CONFIG)[0]
+OTHER = C.dials(CONFIG)[1]
 IN_FLIGHT = json.loads(fixture('caddy', 'upstreams.in_flight.json'))
 DRAINED = json.loads(fixture('caddy', 'upstreams.drained.json'))
 
@@ -123,6 +124,27 @@ def test_active_loads_the_file_only_when_the_running_pool_lacks_it():
     again = FakeAdmin(CONFIG)
     result = C.ensure_active(again, OTHER, pytest.fail)          # converged: one read, the file not adapted
     assert result['changed'] is False and again.reads == 1 and again.loaded == []
+
+
+def test_active_puts_back_that_upstream_alone_in_the_files_order():
+    third = '10.214.71.4:11434'
+    three = json.loads(json.dumps(CONFIG))
+    for proxy in C.proxies(three):
+        proxy['upstreams'].append({'dial': third})
+    # a rolling run with two Macs in one batch: both drained, the first one back
+    admin = FakeAdmin(C.without_upstream(C.without_upstream(three, OTHER), LOCAL))
+    result = C.ensure_active(admin, LOCAL, lambda: three)
+    assert result['changed'] is True and result['pool'] == [LOCAL, third]
+    assert [[u['dial'] for u in p['upstreams']] for p in C.proxies(admin.running)] == [[LOCAL, third]] * 2
+    result = C.ensure_active(admin, OTHER, lambda: three)
+    assert admin.running == three and result['pool'] == [LOCAL, OTHER, third]
+
+
+def test_active_loads_the_file_when_its_proxies_no_longer_pair_up():
+    running = C.without_upstream(CONFIG, OTHER)
+    running['apps']['http']['servers']['srv0']['routes'] = running['apps']['http']['servers']['srv0']['routes'][:0]
+    admin = FakeAdmin(running)
+    assert C.ensure_active(admin, OTHER, lambda: CONFIG)['changed'] is True and admin.loaded == [CONFIG]
 
 
 def test_active_refuses_an_upstream_the_file_does_not_have():

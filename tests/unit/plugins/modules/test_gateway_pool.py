@@ -11,7 +11,8 @@ from ansible_collections.llmhost.macos.plugins.module_utils.caddy_pool import di
 from ansible_collections.llmhost.macos.plugins.modules import gateway_pool
 from caddy_fakes import CONFIG, admin_socket  # noqa: F401  (a fixture)
 
-LOCAL, OTHER = dials(CONFIG)
+LOCAL = dials(CONFIG)[0]
+OTHER = dials(CONFIG)[1]
 CADDYFILE = '/opt/homebrew/etc/llmhost-gateway/Caddyfile'
 
 
