@@ -5,14 +5,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
-
-import pytest
 
 from macfakes import fixture
 
@@ -51,8 +50,8 @@ class UnixServer(HTTPServer):
         self.server_name, self.server_port = 'localhost', 0
 
 
-@pytest.fixture
-def admin_socket():
+@contextlib.contextmanager
+def admin_socket_server():
     """(path, server): server.answers maps a path to (status, body), initially the recorded fleet config and an
     upstream listing with nothing in flight; server.seen lists (method, path, JSON body) of every request."""
     directory = tempfile.mkdtemp()
@@ -62,8 +61,10 @@ def admin_socket():
     server.answers = {'/config/': (200, json.dumps(CONFIG)), '/reverse_proxy/upstreams': (200, json.dumps(DRAINED))}
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield path, server
-    server.shutdown()
-    server.server_close()
-    os.unlink(path)
-    os.rmdir(directory)
+    try:
+        yield path, server
+    finally:
+        server.shutdown()
+        server.server_close()
+        os.unlink(path)
+        os.rmdir(directory)

@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.llmhost.macos.plugins.module_utils import caddy_pool as C
 from ansible_collections.llmhost.macos.plugins.module_utils.common import LlmhostError
-from caddy_fakes import admin_socket  # noqa: F401  (a fixture)
+from caddy_fakes import admin_socket_server
 from macfakes import fixture
 
 CONFIG = json.loads(fixture('caddy', 'fleet.config.json'))
@@ -20,6 +20,12 @@ LOCAL = C.dials(CONFIG)[0]
 OTHER = C.dials(CONFIG)[1]
 IN_FLIGHT = json.loads(fixture('caddy', 'upstreams.in_flight.json'))
 DRAINED = json.loads(fixture('caddy', 'upstreams.drained.json'))
+
+
+@pytest.fixture
+def admin_socket():
+    with admin_socket_server() as served:
+        yield served
 
 
 class FakeAdmin:
@@ -162,7 +168,7 @@ def test_active_in_check_mode_loads_nothing():
 
 # ---- the admin API client over a real unix socket --------------------------------------------------------
 
-def test_the_client_speaks_http_over_the_unix_socket(admin_socket):  # noqa: F811
+def test_the_client_speaks_http_over_the_unix_socket(admin_socket):
     path, server = admin_socket
     admin = C.CaddyAdmin(path)
     result = C.ensure_drained(admin, OTHER, 10)
@@ -172,7 +178,7 @@ def test_the_client_speaks_http_over_the_unix_socket(admin_socket):  # noqa: F81
     assert C.dials(server.seen[1][2]) == [LOCAL]
 
 
-def test_an_error_answer_and_a_missing_socket_are_reported(admin_socket):  # noqa: F811
+def test_an_error_answer_and_a_missing_socket_are_reported(admin_socket):
     path, server = admin_socket
     server.answers['/config/'] = (500, '{"error":"loading config: boom"}')
     with pytest.raises(LlmhostError) as info:

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ansible_collections.llmhost.macos.plugins.module_utils.caddy_pool import dials, without_upstream
 from ansible_collections.llmhost.macos.plugins.modules import gateway_pool
-from caddy_fakes import CONFIG, admin_socket  # noqa: F401  (a fixture)
+from caddy_fakes import CONFIG, admin_socket_server
 
 LOCAL = dials(CONFIG)[0]
 OTHER = dials(CONFIG)[1]
 CADDYFILE = '/opt/homebrew/etc/llmhost-gateway/Caddyfile'
+
+
+@pytest.fixture
+def admin_socket():
+    with admin_socket_server() as served:
+        yield served
 
 
 class FakeCaddy:
@@ -28,7 +36,7 @@ class FakeCaddy:
         return 0, json.dumps(CONFIG), ''
 
 
-def test_drained_takes_the_upstream_out_and_shows_the_pool(run_module, admin_socket):  # noqa: F811
+def test_drained_takes_the_upstream_out_and_shows_the_pool(run_module, admin_socket):
     path, server = admin_socket
     caddy = FakeCaddy()
     result, failed = run_module(gateway_pool, {'upstream': OTHER, 'admin_socket': path, '_ansible_diff': True}, caddy)
@@ -39,7 +47,7 @@ def test_drained_takes_the_upstream_out_and_shows_the_pool(run_module, admin_soc
     assert caddy.calls == []
 
 
-def test_active_loads_the_adapted_caddyfile_once_and_then_costs_one_read(run_module, admin_socket):  # noqa: F811
+def test_active_loads_the_adapted_caddyfile_once_and_then_costs_one_read(run_module, admin_socket):
     path, server = admin_socket
     server.answers['/config/'] = (200, json.dumps(without_upstream(CONFIG, OTHER)))
     caddy = FakeCaddy()
@@ -52,7 +60,7 @@ def test_active_loads_the_adapted_caddyfile_once_and_then_costs_one_read(run_mod
     assert [(m, p) for m, p, _b in server.seen] == [('GET', '/config/')] and len(caddy.calls) == 1
 
 
-def test_check_mode_loads_nothing(run_module, admin_socket):  # noqa: F811
+def test_check_mode_loads_nothing(run_module, admin_socket):
     path, server = admin_socket
     result, failed = run_module(gateway_pool, {'upstream': OTHER, 'admin_socket': path, '_ansible_check_mode': True},
                                 FakeCaddy())
@@ -60,7 +68,7 @@ def test_check_mode_loads_nothing(run_module, admin_socket):  # noqa: F811
     assert 'POST' not in [m for m, _p, _b in server.seen]
 
 
-def test_the_last_upstream_and_a_stopped_gateway_fail_with_a_clear_message(run_module, admin_socket):  # noqa: F811
+def test_the_last_upstream_and_a_stopped_gateway_fail_with_a_clear_message(run_module, admin_socket):
     path, server = admin_socket
     server.answers['/config/'] = (200, json.dumps(without_upstream(CONFIG, OTHER)))
     result, failed = run_module(gateway_pool, {'upstream': LOCAL, 'admin_socket': path}, FakeCaddy())
