@@ -20,6 +20,7 @@ __metaclass__ = type
 
 import copy
 import json
+import os
 import socket
 import time
 from http import client as http_client
@@ -75,6 +76,10 @@ class CaddyAdmin(object):
             return json.loads(text) if text.strip() else None
         except ValueError:
             raise LlmhostError('the gateway\'s admin API answered %s %s with no JSON: %r' % (method, path, text[:200]))
+
+    def running(self):
+        """Whether the gateway runs: Caddy makes its admin socket when it starts and removes it when it stops."""
+        return os.path.exists(self.socket_path)
 
     def config(self):
         return self.request('GET', '/config/')
@@ -138,9 +143,18 @@ def in_flight(upstreams, dial):
     return 0
 
 
+def not_running(admin, dial, what):
+    """The result for a gateway that does not run (a first rolling run, before the gateway exists): no request
+    passes through it, so there is nothing to drain or put back; it loads its whole Caddyfile when it starts."""
+    return {'changed': False, 'upstream': dial, 'in_flight': 0, 'pool': [],
+            'warnings': ['the gateway is not running (no admin socket %s): nothing to %s' % (admin.socket_path, what)]}
+
+
 def ensure_drained(admin, dial, timeout, file_config=None, check_mode=False, sleep=time.sleep, clock=time.monotonic):
     """Take `dial` out of the running pool, then wait until its requests in flight are done. One the running pool
     lacks must be in the Caddyfile's (`file_config`, a callable run only then): a typo is not "drained"."""
+    if not admin.running():
+        return not_running(admin, dial, 'drain')
     config = admin.config()
     present = dial in dials(config)
     if not present and file_config is not None and dial not in dials(file_config()):
@@ -192,6 +206,8 @@ def with_upstream(running, wanted, dial):
 def ensure_active(admin, dial, file_config, check_mode=False):
     """Put `dial` back where the Caddyfile's configuration (`file_config`, a callable run only when needed) has it,
     into the running one; the rest of the running pool is left as it is."""
+    if not admin.running():
+        return not_running(admin, dial, 'put back')
     config = admin.config()
     running = dials(config)
     result = {'changed': False, 'upstream': dial, 'in_flight': 0, 'pool': running}

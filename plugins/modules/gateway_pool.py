@@ -73,6 +73,8 @@ options:
 notes:
   - The admin socket is the gateway service user's alone, so use C(become=true).
   - Refuses to drain the last upstream of the pool, since the gateway would then answer nothing.
+  - A gateway that does not run (no admin socket, as before the first run of the gateway role) has no request
+    passing through it; the task then warns and changes nothing, in both states. A socket nobody answers on fails.
 seealso:
   - module: llmhost.macos.launchd_service
 '''

@@ -32,18 +32,21 @@ class FakeAdmin:
     """The admin API as Caddy answers it: the running config, and the in-flight counts a test scripts."""
 
     def __init__(self, config, upstreams=()):
-        self.running = json.loads(json.dumps(config))
+        self.current = json.loads(json.dumps(config))
         self.upstream_answers = list(upstreams)
         self.loaded = []
         self.reads = 0
 
+    def running(self):
+        return True
+
     def config(self):
         self.reads += 1
-        return json.loads(json.dumps(self.running))
+        return json.loads(json.dumps(self.current))
 
     def load(self, config):
         self.loaded.append(config)
-        self.running = config
+        self.current = config
 
     def upstreams(self):
         self.reads += 1
@@ -106,7 +109,7 @@ def test_drain_gives_up_after_the_timeout_and_says_the_upstream_is_out_of_the_po
     with pytest.raises(LlmhostError) as info:
         C.ensure_drained(admin, OTHER, 5, sleep=sleep, clock=lambda: now[0])
     assert '3 request(s) in flight after 5 s' in info.value.msg
-    assert info.value.details['changed'] is True and C.dials(admin.running) == [LOCAL]
+    assert info.value.details['changed'] is True and C.dials(admin.current) == [LOCAL]
 
 
 def test_the_last_upstream_is_never_drained():
@@ -141,9 +144,9 @@ def test_active_puts_back_that_upstream_alone_in_the_files_order():
     admin = FakeAdmin(C.without_upstream(C.without_upstream(three, OTHER), LOCAL))
     result = C.ensure_active(admin, LOCAL, lambda: three)
     assert result['changed'] is True and result['pool'] == [LOCAL, third]
-    assert [[u['dial'] for u in p['upstreams']] for p in C.proxies(admin.running)] == [[LOCAL, third]] * 2
+    assert [[u['dial'] for u in p['upstreams']] for p in C.proxies(admin.current)] == [[LOCAL, third]] * 2
     result = C.ensure_active(admin, OTHER, lambda: three)
-    assert admin.running == three and result['pool'] == [LOCAL, OTHER, third]
+    assert admin.current == three and result['pool'] == [LOCAL, OTHER, third]
 
 
 def test_active_loads_the_file_when_its_proxies_no_longer_pair_up():
@@ -187,3 +190,25 @@ def test_an_error_answer_and_a_missing_socket_are_reported(admin_socket):
     with pytest.raises(LlmhostError) as info:
         C.CaddyAdmin(path + '.gone').config()
     assert 'did not answer GET /config/' in info.value.msg and 'is the gateway running?' in info.value.msg
+
+
+def test_a_gateway_that_does_not_run_has_nothing_to_drain_or_put_back(tmp_path):
+    """A first rolling run, before the gateway play has made the gateway: no socket, no request through it."""
+    admin = C.CaddyAdmin(str(tmp_path / 'admin.sock'))
+    for result in (C.ensure_drained(admin, OTHER, 60, file_config=pytest.fail),
+                   C.ensure_active(admin, OTHER, pytest.fail)):
+        assert result['changed'] is False and result['pool'] == []
+        assert 'the gateway is not running (no admin socket' in result['warnings'][0]
+    assert admin.requests == 0
+
+
+def test_a_socket_nobody_listens_on_is_an_error(tmp_path):
+    """A stale socket file (Caddy killed): the gateway may be half up, so the task fails rather than guess."""
+    import socket
+    path = str(tmp_path / 'admin.sock')
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)
+    stale.close()
+    with pytest.raises(LlmhostError) as info:
+        C.ensure_drained(C.CaddyAdmin(path), OTHER, 60)
+    assert 'did not answer GET /config/' in info.value.msg

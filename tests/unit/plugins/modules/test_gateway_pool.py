@@ -68,10 +68,13 @@ def test_check_mode_loads_nothing(run_module, admin_socket):
     assert 'POST' not in [m for m, _p, _b in server.seen]
 
 
-def test_the_last_upstream_and_a_stopped_gateway_fail_with_a_clear_message(run_module, admin_socket):
+def test_the_last_upstream_fails_and_a_stopped_gateway_only_warns(run_module, admin_socket):
     path, server = admin_socket
     server.answers['/config/'] = (200, json.dumps(without_upstream(CONFIG, OTHER)))
     result, failed = run_module(gateway_pool, {'upstream': LOCAL, 'admin_socket': path}, FakeCaddy())
     assert failed and 'is the last upstream of the gateway' in result['msg']
-    result, failed = run_module(gateway_pool, {'upstream': LOCAL, 'admin_socket': path + '.gone'}, FakeCaddy())
-    assert failed and 'is the gateway running?' in result['msg']
+    warnings = []
+    result, failed = run_module(gateway_pool, {'upstream': LOCAL, 'admin_socket': path + '.gone'}, FakeCaddy(),
+                                warnings=warnings)
+    assert not failed and result['changed'] is False
+    assert warnings and 'the gateway is not running' in warnings[0]
