@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
+
+import pytest
 
 testinfra_hosts = ['all']
 
@@ -331,3 +334,39 @@ def test_a_mac_away_from_the_expected_address_warns_or_fails_and_bad_names_chang
     assert rc != 0 and 'network_identity_local_host_name: expects letters, digits and hyphens' in out, out[-3000:]
     assert 'Provision a headless Mac' not in out, out[-3000:]
     assert host.check_output('scutil --get ComputerName') == 'LLM Studio 1'
+
+
+def test_record_brings_back_what_every_parser_reads_and_changes_nothing(host, tmp_path):
+    """playbooks/record.yml on the converged Mac: every command it ran only read, Ollama got GETs and /api/show,
+    and the recording passes the parser test (tests/unit/plugins/module_utils/test_recorded.py) as it is."""
+    import subprocess
+    if rebooted(host):
+        pytest.skip('recorded once, before the reboot')
+    project = os.environ['MOLECULE_PROJECT_DIRECTORY']
+    calls_before = len(host.file(CALL_LOG).content_string.splitlines())
+    requests = '/Users/admin/ollama-requests.jsonl'
+    requests_before = len(host.file(requests).content_string.splitlines())
+    proc = subprocess.run(['ansible-playbook', '-i', host.backend.ansible_runner.inventory_file,
+                           os.path.join(project, 'playbooks', 'record.yml'), '-e', 'record_hosts=all',
+                           '-e', 'record_dir=%s' % tmp_path, '-e', 'record_name=site'],
+                          capture_output=True, text=True, check=False,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0'))
+    out = ' '.join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 0 and 'failed=0' in out, out[-3000:]
+    calls = [json.loads(line) for line in host.file(CALL_LOG).content_string.splitlines()[calls_before:]]
+    assert {'pmset', 'systemsetup', 'launchctl', 'brew', 'fdesetup', 'scutil'} <= {call['tool'] for call in calls}
+    assert [call['argv'] for call in calls if call['kind'] == 'write'] == []
+    sent = [json.loads(line) for line in host.file(requests).content_string.splitlines()[requests_before:]]
+    assert sorted({(r['method'], r['path']) for r in sent}) == [
+        ('GET', '/api/ps'), ('GET', '/api/tags'), ('GET', '/api/version'), ('POST', '/api/show')], sent
+    recorded = tmp_path / 'site'
+    meta = json.loads((recorded / 'meta.json').read_text())
+    assert (meta['model'], meta['chip'], meta['macos']['ProductVersion']) == ('Mac16,9', 'Apple M4 Max', '15.6')
+    assert (recorded / 'api-show-llama3.3-128k_70b.json').exists()
+    assert 'LLM Studio 1' not in (recorded / 'scutil-get-ComputerName.txt').read_text()
+    test = os.path.join(project, 'tests', 'unit', 'plugins', 'module_utils', 'test_recorded.py')
+    proc = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', test, '-k', 'site'],
+                          capture_output=True, text=True, check=False, cwd=project,
+                          env=dict(os.environ, LLMHOST_RECORDED_DIRS=str(tmp_path)))
+    files = len(meta['commands']) + len(meta['api'])
+    assert proc.returncode == 0 and '%d passed' % (files + 1) in proc.stdout, proc.stdout[-3000:]

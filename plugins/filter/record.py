@@ -1,0 +1,238 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, llmhost.macos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Redaction of what playbooks/record.yml brings back from a Mac, on the controller.
+
+A recording is meant to be sent to others and committed as a test fixture, so what identifies the Mac or
+its people goes: the serial number and hardware UUIDs, user and computer names (given as literals),
+IPv4 and IPv6 addresses other than loopback and the unspecified address, hardware (MAC) addresses,
+SSH public keys and key fingerprints. Each distinct value gets one stand-in (the same address is the same
+documentation address everywhere in one recording), so the text still parses the way the original did.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import json
+import re
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.llmhost.macos.plugins.module_utils.systemsetup import SETTINGS as SYSTEMSETUP_SETTINGS
+
+KEEP_V4 = ('127.', '0.0.0.0', '255.255.255.255')
+IPV4_RE = re.compile(r'(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?![0-9]|\.[0-9])')
+MAC_RE = re.compile(r'(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])')
+# candidates only: a time (12:30:05) matches too, ipaddress and the '::' or eight-group rule sort them out
+IPV6_RE = re.compile(r'(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%[A-Za-z0-9]+)?(?![0-9A-Za-z:])')
+UUID_RE = re.compile(r'\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b')
+KEY_RE = re.compile(r'\b((?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)'
+                    r'@openssh\.com)\s+)AAAA[0-9A-Za-z+/]+={0,2}')
+FINGERPRINT_RE = re.compile(r'\bSHA256:[0-9A-Za-z+/]{43}\b')
+
+
+class _StandIns(object):
+    """One stand-in per distinct value, numbered in order of appearance."""
+
+    def __init__(self, make):
+        self.make = make
+        self.seen = {}
+
+    def __call__(self, value):
+        if value not in self.seen:
+            self.seen[value] = self.make(len(self.seen) + 1)
+        return self.seen[value]
+
+
+def _v4(number):
+    return '192.0.2.%d' % number if number < 255 else '198.51.100.%d' % (number - 254)
+
+
+def _ipv6_candidate(token, link_local, other):
+    address, percent, zone = token.partition('%')
+    if '::' not in address and address.count(':') != 7:
+        return token
+    try:
+        parsed = ipaddress.IPv6Address(address)
+    except ValueError:
+        return token
+    if parsed.is_loopback or parsed.is_unspecified:
+        return token
+    # a link-local address stays link-local (fe80::N), with its zone
+    return (link_local if parsed.is_link_local else other)(parsed.exploded) + percent + zone
+
+
+def redact(data, literals=None):
+    """Data (a string, or lists and mappings of them) with identifying values replaced, consistently across it all.
+
+    literals maps each known secret string to its stand-in. Mapping keys are left as they are.
+    """
+    literals = literals or {}
+    if not isinstance(literals, dict):
+        raise AnsibleFilterError('redact: literals expects a mapping of secret to stand-in, got %s'
+                                 % type(literals).__name__)
+    # longest first, so a computer name is not cut by a user name inside it
+    secrets = [(re.compile(r'(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])' % re.escape(secret)), str(literals[secret]))
+               for secret in sorted((s for s in literals if isinstance(s, str) and s.strip()), key=len, reverse=True)]
+    uuids = _StandIns(lambda n: '00000000-0000-4000-8000-%012d' % n)
+    macs = _StandIns(lambda n: '02:00:00:00:%02x:%02x' % (n // 256, n % 256))
+    v4 = _StandIns(_v4)
+    v6_link = _StandIns(lambda n: 'fe80::%x' % n)
+    v6 = _StandIns(lambda n: '2001:db8::%x' % n)
+
+    def text(value):
+        for pattern, stand_in in secrets:
+            value = pattern.sub(lambda m, s=stand_in: s, value)
+        value = KEY_RE.sub(lambda m: m.group(1) + 'AAAAREDACTED', value)
+        value = FINGERPRINT_RE.sub('SHA256:REDACTED', value)
+        value = UUID_RE.sub(lambda m: uuids(m.group(0).upper()), value)
+        value = MAC_RE.sub(lambda m: macs(m.group(0).lower()), value)
+        value = IPV4_RE.sub(lambda m: m.group(0) if m.group(0).startswith(KEEP_V4) else v4(m.group(0)), value)
+        return IPV6_RE.sub(lambda m: _ipv6_candidate(m.group(0), v6_link, v6), value)
+
+    def walk(value):
+        if isinstance(value, str):
+            return text(value)
+        if isinstance(value, dict):
+            return dict((key, walk(item)) for key, item in value.items())
+        if isinstance(value, (list, tuple)):
+            return [walk(item) for item in value]
+        return value
+
+    return walk(data)
+
+
+# Names macOS itself gives accounts and groups: not identifying, and a stand-in would change what they mean
+# (`group = admin` in launchctl print).
+SYSTEM_NAMES = frozenset(('admin', 'staff', 'wheel', 'everyone', 'root', 'daemon', 'nobody', 'localhost'))
+NAME_STAND_INS = {'ComputerName': 'Mac Name', 'LocalHostName': 'mac-name', 'HostName': 'mac-name.example.net'}
+
+
+def _is_address(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _literal(literals, secret, stand_in):
+    secret = (secret or '').strip() if isinstance(secret, str) else ''
+    if len(secret) > 1 and secret.lower() not in SYSTEM_NAMES and not _is_address(secret):
+        literals.setdefault(secret, stand_in)
+
+
+def _json(text):
+    try:
+        return json.loads(text or '')
+    except ValueError:
+        return None
+
+
+def _safe(name):
+    return re.sub(r'[^A-Za-z0-9._-]', '_', name)
+
+
+def recording(commands, users='', api=None, shows=None, literals=None):
+    """playbooks/record.yml's registered results as {name, files, meta}, redacted."""
+    if not isinstance(commands, list) or not all(isinstance(c, dict) and 'item' in c for c in commands):
+        raise AnsibleFilterError('recording expects the registered results of a command loop')
+    found = dict(literals or {})
+    files, meta_commands, failed = {}, {}, []
+    by_file = {}
+    for result in commands:
+        item = result['item']
+        files[item['file']] = result.get('stdout') or ''
+        rc = result.get('rc')
+        meta_commands[item['file']] = {'argv': item['argv'], 'rc': rc, 'stderr': result.get('stderr') or ''}
+        if 'stdout' not in result:   # it did not run at all (no such binary): Ansible's message
+            meta_commands[item['file']]['error'] = result.get('msg') or ''
+        if rc != 0:
+            failed.append(item['file'])
+        by_file[item['file']] = result
+    for name, stand_in in NAME_STAND_INS.items():
+        result = by_file.get('scutil-get-%s.txt' % name) or {}
+        if result.get('rc') == 0:
+            _literal(found, result.get('stdout'), stand_in)
+    hardware = ((_json(files.get('system_profiler-SPHardwareDataType.json')) or {}).get('SPHardwareDataType')
+                or [{}])[0]
+    _literal(found, hardware.get('serial_number'), 'SERIAL00000')
+    _literal(found, hardware.get('provisioning_UDID'), '00000000-0000000000000000')
+    number = 0
+    for line in (users or '').splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1].isdigit() and int(fields[1]) >= 500 and fields[0].lower() not in SYSTEM_NAMES:
+            number += 1
+            _literal(found, fields[0], 'user%d' % number)
+    api_meta = {}
+    for result in api or []:
+        name = 'api-%s.json' % result['item']
+        files[name] = result.get('content') or ''
+        api_meta[name] = {'method': 'GET', 'path': '/api/%s' % result['item'], 'status': result.get('status')}
+    for result in shows or []:
+        name = 'api-show-%s.json' % _safe(result['item'])
+        files[name] = result.get('content') or ''
+        api_meta[name] = {'method': 'POST', 'path': '/api/show', 'model': result['item'],
+                          'status': result.get('status')}
+    failed += [name for name, entry in api_meta.items() if entry['status'] != 200]
+    versions = dict(line.split(':', 1) for line in files.get('sw_vers.txt', '').splitlines() if ':' in line)
+    versions = dict((key.strip(), value.strip()) for key, value in versions.items())
+    meta = {
+        'recorded_by': 'llmhost.macos playbooks/record.yml',
+        'macos': versions,
+        'model': files.get('sysctl-hw.model.txt', '').strip() or hardware.get('machine_model'),
+        'chip': hardware.get('chip_type'),
+        'memory': hardware.get('physical_memory'),
+        'commands': meta_commands,
+        'api': api_meta,
+        'failed': sorted(failed),
+    }
+    model = re.sub(r'[^A-Za-z0-9,._-]', '_', meta['model'] or 'Mac')
+    name = '%s-macOS-%s' % (model, _safe(versions.get('ProductVersion') or 'unknown'))
+    redacted = redact({'files': files, 'meta': meta}, found)
+    return {'name': name, 'files': redacted['files'], 'meta': redacted['meta']}
+
+
+ALF = '/usr/libexec/ApplicationFirewall/socketfilterfw'
+
+
+def record_commands(labels, formulae=(), brew='/opt/homebrew/bin/brew'):
+    """What playbooks/record.yml runs: [{file, argv, root}], every command read-only."""
+    for what, names in (('labels', labels), ('formulae', formulae)):
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and _safe(n) == n for n in names):
+            raise AnsibleFilterError('record_commands: %s expects a list of names (letters, digits, . _ -), got %r'
+                                     % (what, names))
+    commands = [
+        ('sw_vers.txt', ['/usr/bin/sw_vers'], False),
+        ('sysctl-hw.model.txt', ['/usr/sbin/sysctl', '-n', 'hw.model'], False),
+        ('system_profiler-SPHardwareDataType.json', ['/usr/sbin/system_profiler', '-json', 'SPHardwareDataType'], False),
+        ('system_profiler-SPDisplaysDataType.json', ['/usr/sbin/system_profiler', '-json', 'SPDisplaysDataType'], False),
+        ('pmset-g-custom.txt', ['/usr/bin/pmset', '-g', 'custom'], False),
+        ('pmset-g-cap.txt', ['/usr/bin/pmset', '-g', 'cap'], False),
+        ('sysctl-memory.txt', ['/usr/sbin/sysctl', '-n', 'hw.memsize', 'iogpu.wired_limit_mb'], False),
+        ('fdesetup-status.txt', ['/usr/bin/fdesetup', 'status'], True),
+        ('sshd-T.txt', ['/usr/sbin/sshd', '-T'], True),
+        ('launchctl-print-disabled-system.txt', ['/bin/launchctl', 'print-disabled', 'system'], True),
+        ('pfctl-s-info.txt', ['/sbin/pfctl', '-s', 'info'], True),
+        ('socketfilterfw-getglobalstate.txt', [ALF, '--getglobalstate'], False),
+        ('socketfilterfw-getstealthmode.txt', [ALF, '--getstealthmode'], False),
+        ('socketfilterfw-listapps.txt', [ALF, '--listapps'], False),
+    ]
+    commands += [('systemsetup-get%s.txt' % name, ['/usr/sbin/systemsetup', '-get' + name], True)
+                 for name in sorted(SYSTEMSETUP_SETTINGS)]
+    commands += [('scutil-get-%s.txt' % name, ['/usr/sbin/scutil', '--get', name], False) for name in NAME_STAND_INS]
+    commands += [('launchctl-print-system-%s.txt' % label, ['/bin/launchctl', 'print', 'system/' + label], True)
+                 for label in labels]
+    commands += [('brew-info-%s.json' % name, [brew, 'info', '--json=v2', name], False) for name in formulae]
+    commands += [('brew-services-info-%s.json' % name, [brew, 'services', 'info', name, '--json'], False)
+                 for name in formulae]
+    return [{'file': file_name, 'argv': argv, 'root': root} for file_name, argv, root in commands]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'redact': redact, 'recording': recording, 'record_commands': record_commands}

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, llmhost.macos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/record.yml's filters: what it runs, how a recording is put together, and what redaction takes out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.llmhost.macos.plugins.filter.record import FilterModule, record_commands, recording, redact
+
+KEY = 'AAAAC3NzaC1lZDI1NTE5AAAAIHq0pQ3b1s2xDkq9yX9fC3mP7y4iQJk0xY8h1m2n3o4p'
+
+
+def test_addresses_get_one_stand_in_each_across_the_whole_recording():
+    out = redact({'ifconfig': 'inet 10.214.3.2 netmask 0xffffff00 broadcast 10.214.3.255',
+                  'pf': ['pass in from 10.214.3.2 to any', 'pass in from 192.168.1.0/24'],
+                  'sshd': 'listenaddress 0.0.0.0:22\nlistenaddress [::]:22\n127.0.0.1 ::1'})
+    assert out['ifconfig'] == 'inet 192.0.2.1 netmask 0xffffff00 broadcast 192.0.2.2'
+    assert out['pf'] == ['pass in from 192.0.2.1 to any', 'pass in from 192.0.2.3/24']
+    assert out['sshd'] == 'listenaddress 0.0.0.0:22\nlistenaddress [::]:22\n127.0.0.1 ::1'
+
+
+def test_ipv6_and_hardware_addresses_go_times_and_versions_stay():
+    text = ('ether 8c:85:90:1a:2b:3c inet6 fe80::1c2b:3c4d:5e6f:7a8b%en0 inet6 2a02:8071:5e1:7f00::1b '
+            'since 12:30:05, boot rom 11881.140.96, ollama 0.12.6, 2a02:8071:5e1:7f00:0:0:0:1b again')
+    assert redact(text) == ('ether 02:00:00:00:00:01 inet6 fe80::1%en0 inet6 2001:db8::1 '
+                            'since 12:30:05, boot rom 11881.140.96, ollama 0.12.6, 2001:db8::1 again')
+
+
+def test_keys_fingerprints_and_uuids_go():
+    text = ('ssh-ed25519 %s jane@studio\nED25519 key fingerprint is SHA256:%s.\n'
+            'platform_UUID 8C3B1E2A-1234-5678-9ABC-DEF012345678 8c3b1e2a-1234-5678-9abc-def012345678' % (KEY, 'x' * 43))
+    assert redact(text) == ('ssh-ed25519 AAAAREDACTED jane@studio\nED25519 key fingerprint is SHA256:REDACTED.\n'
+                            'platform_UUID 00000000-0000-4000-8000-000000000001 00000000-0000-4000-8000-000000000001')
+
+
+def test_literals_longest_first_whole_words_only():
+    literals = {'jane': 'user1', 'Jane Studio': 'Mac Name', 'jane-studio': 'mac-name'}
+    assert redact('/Users/jane on Jane Studio (jane-studio.local), janet stays', literals) == \
+        '/Users/user1 on Mac Name (mac-name.local), janet stays'
+    assert redact({'k': 10, 'l': None, 'm': True}) == {'k': 10, 'l': None, 'm': True}
+    with pytest.raises(AnsibleFilterError, match='literals expects a mapping'):
+        redact('x', ['jane'])
+
+
+def ran(file_name, argv, stdout='', rc=0, stderr=''):
+    return {'item': {'file': file_name, 'argv': argv}, 'rc': rc, 'stdout': stdout, 'stderr': stderr}
+
+
+def test_a_recording_names_the_mac_and_hides_its_people():
+    hardware = {'SPHardwareDataType': [{'machine_model': 'Mac16,9', 'chip_type': 'Apple M4 Max', 'physical_memory': '128 GB',
+                                        'serial_number': 'C02XK1ABCD12', 'provisioning_UDID': '00006041-001A2B3C4D5E801E'}]}
+    commands = [
+        ran('sw_vers.txt', ['sw_vers'], 'ProductName:\t\tmacOS\nProductVersion:\t\t15.6\nBuildVersion:\t\t24G84\n'),
+        ran('sysctl-hw.model.txt', ['sysctl'], 'Mac16,9\n'),
+        ran('system_profiler-SPHardwareDataType.json', ['system_profiler'], json.dumps(hardware)),
+        ran('scutil-get-ComputerName.txt', ['scutil'], "Jane's Studio\n"),
+        ran('scutil-get-LocalHostName.txt', ['scutil'], 'Janes-Studio\n'),
+        ran('scutil-get-HostName.txt', ['scutil'], '', 1, 'HostName: not set\n'),
+        ran('launchctl-print-system-com.llmhost.ollama.txt', ['launchctl'],
+            'path = /Users/jane/x\nother = /Users/admin/y\nhost = studio.lan 10.0.0.5\n'),
+        {'item': {'file': 'socketfilterfw-listapps.txt', 'argv': ['/nowhere']}, 'rc': 2, 'failed': True,
+         'msg': '[Errno 2] No such file or directory'},
+    ]
+    users = 'admin 501\njane 502\n_ollama 260\nnobody -2\n'
+    api = [{'item': 'version', 'status': 200, 'content': '{"version":"0.12.6"}'},
+           {'item': 'tags', 'status': -1, 'content': ''}]
+    shows = [{'item': 'llama3.3:70b', 'status': 200, 'content': '{"license": "for jane"}'}]
+    out = recording(commands, users=users, api=api, shows=shows, literals={'studio.lan': 'mac-host'})
+    assert out['name'] == 'Mac16,9-macOS-15.6'
+    files, meta = out['files'], out['meta']
+    assert files['scutil-get-ComputerName.txt'] == 'Mac Name\n' and files['scutil-get-LocalHostName.txt'] == 'mac-name\n'
+    assert files['launchctl-print-system-com.llmhost.ollama.txt'] == \
+        'path = /Users/user1/x\nother = /Users/admin/y\nhost = mac-host 192.0.2.1\n'
+    assert 'C02XK1ABCD12' not in files['system_profiler-SPHardwareDataType.json']
+    assert '001A2B3C4D5E801E' not in files['system_profiler-SPHardwareDataType.json']
+    assert files['api-show-llama3.3_70b.json'] == '{"license": "for user1"}'
+    assert meta['macos'] == {'ProductName': 'macOS', 'ProductVersion': '15.6', 'BuildVersion': '24G84'}
+    assert (meta['model'], meta['chip'], meta['memory']) == ('Mac16,9', 'Apple M4 Max', '128 GB')
+    assert meta['commands']['socketfilterfw-listapps.txt']['error'] == '[Errno 2] No such file or directory'
+    assert meta['commands']['scutil-get-HostName.txt'] == {'argv': ['scutil'], 'rc': 1, 'stderr': 'HostName: not set\n'}
+    assert meta['api']['api-show-llama3.3_70b.json'] == {'method': 'POST', 'path': '/api/show', 'model': 'llama3.3:70b',
+                                                         'status': 200}
+    assert meta['failed'] == ['api-tags.json', 'scutil-get-HostName.txt', 'socketfilterfw-listapps.txt']
+    with pytest.raises(AnsibleFilterError, match='registered results'):
+        recording({'results': []})
+
+
+def test_what_record_runs():
+    commands = record_commands(['com.llmhost.ollama'], formulae=['ollama'], brew='/usr/local/bin/brew')
+    by_file = dict((c['file'], c) for c in commands)
+    assert len(by_file) == len(commands)
+    assert by_file['launchctl-print-system-com.llmhost.ollama.txt'] == {
+        'file': 'launchctl-print-system-com.llmhost.ollama.txt', 'argv': ['/bin/launchctl', 'print', 'system/com.llmhost.ollama'],
+        'root': True}
+    assert by_file['brew-info-ollama.json']['argv'] == ['/usr/local/bin/brew', 'info', '--json=v2', 'ollama']
+    assert not by_file['brew-services-info-ollama.json']['root']   # brew refuses to run as root
+    assert by_file['systemsetup-getremotelogin.txt']['root'] and by_file['sshd-T.txt']['root']
+    assert len([name for name in by_file if name.startswith('systemsetup-get')]) == 8
+    for labels, formulae in ((['a b'], []), ('com.llmhost.ollama', []), ([], ['../x'])):
+        with pytest.raises(AnsibleFilterError, match='expects a list of names'):
+            record_commands(labels, formulae=formulae)
+    assert set(FilterModule().filters()) == {'redact', 'recording', 'record_commands'}

@@ -1,0 +1,296 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, llmhost.macos contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every parser on every recording of playbooks/record.yml (tests/unit/fixtures/recorded/*/).
+
+A directory a user sends goes under tests/unit/fixtures/recorded/ as it is, and each of its files is read by
+the parser the modules use on that output; a file no parser claims fails, so record.yml and this test keep
+to one list. LLMHOST_RECORDED_DIRS (paths separated by ':') adds directories holding recordings, which is
+how molecule/site checks a recording it has just made.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+
+import pytest
+
+from ansible_collections.llmhost.macos.plugins.module_utils import alf, brew, launchd, pf, pmset, sshd, systemsetup
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama import gather_info
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_fit import architecture_from_model_info, parse_memory_sysctl
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_values import parse_show_parameters
+from ansible_collections.llmhost.macos.plugins.module_utils.scutil import Scutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.normpath(os.path.join(HERE, '..', '..', 'fixtures', 'recorded'))
+DIGEST_RE = re.compile(r'^(sha256:)?[0-9a-f]{64}$')
+# what must not be left in a recording (checked here independently of the redact filter, which runs on the
+# controller's ansible-core and not on Python 3.9)
+IPV4_RE = re.compile(r'(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])')
+KEPT_V4 = ('127.', '0.0.0.0', '255.255.255.255', '192.0.2.', '198.51.100.')
+KEY_RE = re.compile(r'\b(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-\S+@openssh\.com)\s+AAAA[0-9A-Za-z+/=]+')
+FINGERPRINT_RE = re.compile(r'\bSHA256:[0-9A-Za-z+/]{43}\b')
+
+
+def recordings():
+    roots = [FIXTURES] + [p for p in os.environ.get('LLMHOST_RECORDED_DIRS', '').split(':') if p]
+    found = []
+    for root in roots:
+        found += sorted(os.path.dirname(meta) for meta in glob.glob(os.path.join(root, '*', 'meta.json')))
+    return found
+
+
+class Recording(object):
+    def __init__(self, directory):
+        self.directory = directory
+        with open(os.path.join(directory, 'meta.json')) as handle:
+            self.meta = json.load(handle)
+
+    def text(self, name):
+        with open(os.path.join(self.directory, name)) as handle:
+            return handle.read()
+
+    def ran(self, name):
+        return self.meta['commands'].get(name) or {'rc': 0, 'stderr': ''}
+
+    def json(self, name):
+        return json.loads(self.text(name))
+
+
+def ok(rec, name):
+    """The recorded command exited 0 (its failure is checked where the parser knows the failure)."""
+    return rec.ran(name)['rc'] == 0
+
+
+# ---- one check per kind of file: the parser the modules use, and what must come out of it --------------------
+
+def check_sw_vers(rec, name):
+    versions = dict(line.split(':', 1) for line in rec.text(name).splitlines() if ':' in line)
+    assert versions['ProductVersion'].strip() == rec.meta['macos']['ProductVersion']
+    assert re.match(r'^\d+\.\d+', versions['ProductVersion'].strip())
+
+
+def check_hw_model(rec, name):
+    assert re.match(r'^[A-Za-z]+\d+,\d+$', rec.text(name).strip())
+
+
+def check_system_profiler(rec, name):
+    if ok(rec, name):
+        # a data type this Mac (or the simulated one) does not report is {}; SPDisplaysDataType's sppci_cores is
+        # the GPU's core count, which the chip name alone does not give (an M4 Max has 32 or 40)
+        data_type = name.split('-', 1)[1][:-len('.json')]
+        assert isinstance(rec.json(name).get(data_type, []), list)
+
+
+def check_pmset_custom(rec, name):
+    profiles = pmset.parse_custom(rec.text(name))
+    assert profiles and all('sleep' in settings for settings in profiles.values()), profiles
+
+
+def check_pmset_cap(rec, name):
+    assert 'sleep' in pmset.parse_capabilities(rec.text(name))
+
+
+def check_sysctl_memory(rec, name):
+    ran = rec.ran(name)
+    memsize, _wired = parse_memory_sysctl(ran['rc'], rec.text(name), ran['stderr'])
+    assert memsize >= 8 * 2 ** 30
+
+
+def check_fdesetup(rec, name):
+    assert re.match(r'^FileVault is (On|Off)\b', rec.text(name)), rec.text(name)
+
+
+def check_sshd(rec, name):
+    effective = sshd.parse_effective(rec.text(name))
+    for keyword in ('passwordauthentication', 'pubkeyauthentication', 'kbdinteractiveauthentication', 'port'):
+        assert keyword in effective, keyword
+
+
+def check_print_disabled(rec, name):
+    disabled = launchd.parse_print_disabled(rec.text(name))
+    assert disabled and all(isinstance(value, bool) for value in disabled.values()), disabled
+
+
+def check_print(rec, name):
+    ran = rec.ran(name)
+    label = name[len('launchctl-print-system-'):-len('.txt')]
+    if ran['rc'] == 113:   # not loaded (macos-formats.md: `Could not find service ... in domain for system`)
+        assert 'Could not find service "%s"' % label in ran['stderr'], ran
+        return
+    assert ran['rc'] == 0, ran
+    status = launchd.job_status(launchd.parse_print(rec.text(name)))
+    assert status['state'], status
+
+
+def check_pf_info(rec, name):
+    assert pf.parse_status(rec.text(name)) in (True, False)
+
+
+def check_alf(rec, name):
+    text = rec.text(name)
+    if name.endswith('getglobalstate.txt'):
+        assert alf.parse_global_state(text) in (0, 1, 2)
+    elif name.endswith('getstealthmode.txt'):
+        assert alf.parse_stealth_mode(text) in (True, False)
+    else:
+        assert all(app['path'].startswith('/') for app in alf.parse_listapps(text))
+
+
+def check_systemsetup(rec, name):
+    setting = name[len('systemsetup-get'):-len('.txt')]
+    text = rec.text(name)
+    if ok(rec, name):
+        assert systemsetup.parse_value(setting, text) is not None
+    else:   # refused or not known: the module's message, never a value
+        with pytest.raises(systemsetup.SystemsetupError):
+            systemsetup.parse_value(setting, text or rec.ran(name)['stderr'])
+
+
+def check_scutil(rec, name):
+    key = name[len('scutil-get-'):-len('.txt')]
+    ran = rec.ran(name)
+    scutil = Scutil('/usr/sbin/scutil', lambda argv: (ran['rc'], rec.text(name), ran['stderr']))
+    value = scutil.get(key)
+    assert value is None or value.strip(), value
+
+
+def check_brew_info(rec, name):
+    if ok(rec, name):
+        formula = name[len('brew-info-'):-len('.json')]
+        assert [entry['name'] for entry in rec.json(name)['formulae']] == [formula]
+
+
+def check_brew_services(rec, name):
+    if ok(rec, name):
+        formula = name[len('brew-services-info-'):-len('.json')]
+        view = brew.service_view(brew.parse_services_info(rec.text(name), formula))
+        assert view['name'] == formula and isinstance(view['running'], bool)
+
+
+class RecordedClient(object):
+    def __init__(self, rec):
+        self.rec = rec
+        self.url = 'http://127.0.0.1:11434'
+
+    def version(self):
+        return self.rec.json('api-version.json')['version']
+
+    def tags(self):
+        return self.rec.json('api-tags.json')['models']
+
+    def running(self):
+        return self.rec.json('api-ps.json')['models']
+
+
+def check_api(rec, name):
+    if rec.meta['api'][name]['status'] != 200:
+        return
+    info = gather_info(RecordedClient(rec))
+    assert re.match(r'^\d+\.\d+', info['version']), info['version']
+    for model in info['models']:
+        assert DIGEST_RE.match(model['digest']), model
+        assert model['size'] > 0
+    for model in info['running']:
+        assert DIGEST_RE.match(model['digest']) and 0 <= model['size_vram'] <= model['size'], model
+
+
+def check_show(rec, name):
+    if rec.meta['api'][name]['status'] != 200:
+        return
+    show = rec.json(name)
+    parse_show_parameters(show.get('parameters'))
+    assert architecture_from_model_info(show.get('model_info'), name) is not None, sorted(show.get('model_info') or {})
+
+
+CHECKS = [
+    (r'^sw_vers\.txt$', check_sw_vers),
+    (r'^sysctl-hw\.model\.txt$', check_hw_model),
+    (r'^system_profiler-SP\w+DataType\.json$', check_system_profiler),
+    (r'^pmset-g-custom\.txt$', check_pmset_custom),
+    (r'^pmset-g-cap\.txt$', check_pmset_cap),
+    (r'^sysctl-memory\.txt$', check_sysctl_memory),
+    (r'^fdesetup-status\.txt$', check_fdesetup),
+    (r'^sshd-T\.txt$', check_sshd),
+    (r'^launchctl-print-disabled-system\.txt$', check_print_disabled),
+    (r'^launchctl-print-system-[\w.-]+\.txt$', check_print),
+    (r'^pfctl-s-info\.txt$', check_pf_info),
+    (r'^socketfilterfw-(getglobalstate|getstealthmode|listapps)\.txt$', check_alf),
+    (r'^systemsetup-get(%s)\.txt$' % '|'.join(systemsetup.SETTINGS), check_systemsetup),
+    (r'^scutil-get-(ComputerName|LocalHostName|HostName)\.txt$', check_scutil),
+    (r'^brew-info-[\w.-]+\.json$', check_brew_info),
+    (r'^brew-services-info-[\w.-]+\.json$', check_brew_services),
+    (r'^api-(version|tags|ps)\.json$', check_api),
+    (r'^api-show-[\w.-]+\.json$', check_show),
+]
+
+
+def cases():
+    found = []
+    for directory in recordings():
+        for name in sorted(os.listdir(directory)):
+            if name not in ('meta.json', 'README.md'):
+                found.append(pytest.param(directory, name, id='%s/%s' % (os.path.basename(directory), name)))
+    return found
+
+
+def test_there_is_a_recording():
+    assert recordings(), 'no recording under %s' % FIXTURES
+
+
+@pytest.mark.parametrize('directory, name', cases())
+def test_every_recorded_output_parses(directory, name):
+    claimed = [check for pattern, check in CHECKS if re.match(pattern, name)]
+    assert len(claimed) == 1, '%s: no parser claims this file (or several do): add it to CHECKS' % name
+    claimed[0](Recording(directory), name)
+
+
+@pytest.mark.parametrize('directory', recordings(), ids=os.path.basename)
+def test_a_recording_is_whole_and_redacted(directory):
+    rec = Recording(directory)
+    for key in ('macos', 'model', 'commands', 'api', 'failed'):
+        assert key in rec.meta, key
+    listed = set(rec.meta['commands']) | set(rec.meta['api'])
+    assert listed == set(os.listdir(directory)) - {'meta.json', 'README.md'}
+    for name in listed | {'meta.json'}:
+        text = rec.text(name)
+        addresses = [m.group(0) for m in IPV4_RE.finditer(text) if not m.group(0).startswith(KEPT_V4)]
+        assert not addresses, (name, addresses)
+        assert not [m.group(0) for m in KEY_RE.finditer(text) if not m.group(0).endswith('AAAAREDACTED')], name
+        assert not FINGERPRINT_RE.search(text), name
+    hardware = rec.json('system_profiler-SPHardwareDataType.json')['SPHardwareDataType'][0]
+    assert hardware.get('serial_number') in (None, 'SERIAL00000'), 'the serial number is not redacted'
+
+
+# ---- the test itself: a recording added is picked up, and one that does not parse fails ------------------------
+
+def test_a_directory_added_is_picked_up(tmp_path, monkeypatch):
+    import shutil
+    source = recordings()[0]
+    shutil.copytree(source, str(tmp_path / 'a-users-mac'))
+    monkeypatch.setenv('LLMHOST_RECORDED_DIRS', str(tmp_path))
+    assert str(tmp_path / 'a-users-mac') in recordings()
+    assert len([case for case in cases() if case.id.startswith('a-users-mac/')]) == len(os.listdir(source)) - 1
+
+
+@pytest.mark.parametrize('name, text, error', [
+    ('pmset-g-custom.txt', 'System-wide power settings:\n', AssertionError),
+    ('sshd-T.txt', 'port 22\n', AssertionError),
+    ('systemsetup-getrestartfreeze.txt', 'Restart After Freeze: Maybe\n', systemsetup.SystemsetupError),
+    ('pfctl-s-info.txt', 'No ALTQ support in kernel\n', pf.PfError),
+    ('launchctl-print-system-com.llmhost.ollama.txt', '', AssertionError),
+])
+def test_an_output_the_parser_does_not_understand_fails(tmp_path, name, text, error):
+    (tmp_path / 'meta.json').write_text(json.dumps({'macos': {}, 'model': 'Mac16,9', 'api': {}, 'failed': [],
+                                                    'commands': {name: {'argv': [], 'rc': 0, 'stderr': ''}}}))
+    (tmp_path / name).write_text(text)
+    with pytest.raises(error):
+        test_every_recorded_output_parses(str(tmp_path), name)
+
+
+def test_a_file_no_parser_claims_fails(tmp_path):
+    with pytest.raises(AssertionError, match='no parser claims'):
+        test_every_recorded_output_parses(str(tmp_path), 'pmset-g-everything.txt')
