@@ -47,18 +47,17 @@ class UnixHTTPConnection(http_client.HTTPConnection):
 
 
 class CaddyAdmin(object):
-    """GET and POST JSON on the admin API; connect(path) -> an HTTPConnection (injected by the unit tests)."""
+    """GET and POST JSON on the admin API, over its unix socket."""
 
-    def __init__(self, socket_path, connect=None):
+    def __init__(self, socket_path):
         self.socket_path = socket_path
-        self.connect = connect or UnixHTTPConnection
         self.requests = 0
 
     def request(self, method, path, document=None):
         body = None if document is None else json.dumps(document).encode('utf-8')
         headers = {'Content-Type': 'application/json'} if body is not None else {}
         self.requests += 1
-        connection = self.connect(self.socket_path)
+        connection = UnixHTTPConnection(self.socket_path)
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
@@ -156,18 +155,18 @@ def ensure_drained(admin, dial, timeout, file_config=None, check_mode=False, sle
     if not admin.running():
         return not_running(admin, dial, 'drain')
     config = admin.config()
-    present = dial in dials(config)
+    before = dials(config)
+    after = [d for d in before if d != dial]
+    present = dial in before
     if not present and file_config is not None and dial not in dials(file_config()):
         raise LlmhostError('%s is not an upstream of the gateway, running or in its configuration file (upstreams '
-                           'now: %s)' % (dial, ', '.join(dials(config)) or 'none'), upstream=dial)
+                           'now: %s)' % (dial, ', '.join(before) or 'none'), upstream=dial)
     if present:
         new = without_upstream(config, dial)
         if not check_mode:
             admin.load(new)
-    result = {'changed': present, 'upstream': dial, 'in_flight': 0,
-              'pool': [d for d in dials(config) if d != dial],
-              'diff': {'before': '\n'.join(dials(config)) + '\n',
-                       'after': '\n'.join(d for d in dials(config) if d != dial) + '\n'}}
+    result = {'changed': present, 'upstream': dial, 'in_flight': 0, 'pool': after,
+              'diff': {'before': '\n'.join(before) + '\n', 'after': '\n'.join(after) + '\n'}}
     if check_mode:
         result['in_flight'] = in_flight(admin.upstreams(), dial)
         return result
