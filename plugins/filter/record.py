@@ -22,6 +22,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.llmhost.macos.plugins.module_utils.ollama_fit import SYSCTL_ARGS
 from ansible_collections.llmhost.macos.plugins.module_utils.systemsetup import SETTINGS as SYSTEMSETUP_SETTINGS
 
 KEEP_V4 = ('127.', '0.0.0.0', '255.255.255.255')
@@ -141,7 +142,9 @@ def recording(commands, users='', api=None, shows=None, literals=None):
     """playbooks/record.yml's registered results as {name, files, meta}, redacted."""
     if not isinstance(commands, list) or not all(isinstance(c, dict) and 'item' in c for c in commands):
         raise AnsibleFilterError('recording expects the registered results of a command loop')
-    found = dict(literals or {})
+    found = {}
+    for secret, stand_in in (literals or {}).items():   # the caller's too: an address is left to the patterns
+        _literal(found, secret, stand_in)
     files, meta_commands, failed = {}, {}, []
     by_file = {}
     for result in commands:
@@ -213,7 +216,7 @@ def record_commands(labels, formulae=(), brew='/opt/homebrew/bin/brew'):
         ('system_profiler-SPDisplaysDataType.json', ['/usr/sbin/system_profiler', '-json', 'SPDisplaysDataType'], False),
         ('pmset-g-custom.txt', ['/usr/bin/pmset', '-g', 'custom'], False),
         ('pmset-g-cap.txt', ['/usr/bin/pmset', '-g', 'cap'], False),
-        ('sysctl-memory.txt', ['/usr/sbin/sysctl', '-n', 'hw.memsize', 'iogpu.wired_limit_mb'], False),
+        ('sysctl-memory.txt', ['/usr/sbin/sysctl'] + list(SYSCTL_ARGS), False),
         ('fdesetup-status.txt', ['/usr/bin/fdesetup', 'status'], True),
         ('sshd-T.txt', ['/usr/sbin/sshd', '-T'], True),
         ('launchctl-print-disabled-system.txt', ['/bin/launchctl', 'print-disabled', 'system'], True),

@@ -91,6 +91,14 @@ def test_a_recording_names_the_mac_and_hides_its_people():
         recording({'results': []})
 
 
+def test_an_address_given_as_a_literal_is_left_to_the_patterns():
+    """The playbook passes ansible_host: an IP there must become a documentation address, not the host's stand-in
+    (OLLAMA_HOST => mac-host:11434 would no longer be an address)."""
+    commands = [ran('launchctl-print-system-com.llmhost.ollama.txt', ['launchctl'], 'OLLAMA_HOST => 10.0.0.5:11434\n')]
+    out = recording(commands, literals={'10.0.0.5': 'mac-host', 'studio1': 'mac-host', 'localhost': 'mac-host'})
+    assert out['files']['launchctl-print-system-com.llmhost.ollama.txt'] == 'OLLAMA_HOST => 192.0.2.1:11434\n'
+
+
 def test_what_record_runs():
     commands = record_commands(['com.llmhost.ollama'], formulae=['ollama'], brew='/usr/local/bin/brew')
     by_file = dict((c['file'], c) for c in commands)
@@ -99,6 +107,7 @@ def test_what_record_runs():
         'file': 'launchctl-print-system-com.llmhost.ollama.txt', 'argv': ['/bin/launchctl', 'print', 'system/com.llmhost.ollama'],
         'root': True}
     assert by_file['brew-info-ollama.json']['argv'] == ['/usr/local/bin/brew', 'info', '--json=v2', 'ollama']
+    assert by_file['sysctl-memory.txt']['argv'] == ['/usr/sbin/sysctl', '-n', 'hw.memsize', 'iogpu.wired_limit_mb']
     assert not by_file['brew-services-info-ollama.json']['root']   # brew refuses to run as root
     assert by_file['systemsetup-getremotelogin.txt']['root'] and by_file['sshd-T.txt']['root']
     assert len([name for name in by_file if name.startswith('systemsetup-get')]) == 8
