@@ -6,8 +6,8 @@
 """Redaction of what playbooks/record.yml brings back from a Mac, on the controller.
 
 A recording is meant to be sent to others and committed as a test fixture, so what identifies the Mac or
-its people goes: the serial number and hardware UUIDs, user and computer names (given as literals),
-IPv4 and IPv6 addresses other than loopback and the unspecified address, hardware (MAC) addresses,
+its people goes: the serial number and hardware UUIDs, user and computer names (only where a name stands:
+a user called ollama leaves /opt/homebrew/opt/ollama alone), IPv4 and IPv6 addresses other than loopback and the unspecified address, hardware (MAC) addresses,
 SSH public keys and key fingerprints. Each distinct value gets one stand-in (the same address is the same
 documentation address everywhere in one recording), so the text still parses the way the original did.
 """
@@ -34,6 +34,13 @@ UUID_RE = re.compile(r'\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f
 KEY_RE = re.compile(r'\b((?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)'
                     r'@openssh\.com)\s+)AAAA[0-9A-Za-z+/]+={0,2}')
 FINGERPRINT_RE = re.compile(r'\bSHA256:[0-9A-Za-z+/]{43}\b')
+# where a user's or a computer's name stands: a home directory, ~name, name@host and user@name, the value of a
+# user or host key (`username = jane`, `UserName: jane`, `autoLoginUser = jane`, `"user": "jane"`,
+# `HostName: studio`, sshd -T's `allowusers bob jane`), and a line that is the name alone (what scutil --get
+# and defaults read print). Nowhere else: a user called ollama or caddy is also a formula, a path, a word.
+NAME_BEFORE = (r'(/Users/|(?<![A-Za-z0-9_.-])~|@|(?i:(?:user(?:name)?|logname|owner|host(?:name)?|computername)"?'
+               r'[ \t]*(?:=>|=|:)[ \t]*"?)|(?i:(?:allow|deny)users(?:[ \t]+[^\s]+)*?[ \t]+))')
+NAME_END = r'(?![A-Za-z0-9_-])'
 
 
 class _StandIns(object):
@@ -67,18 +74,35 @@ def _ipv6_candidate(token, link_local, other):
     return (link_local if parsed.is_link_local else other)(parsed.exploded) + percent + zone
 
 
-def redact(data, literals=None):
+def _name_patterns(names):
+    """(pattern, stand-in) for each name, the longest first, so a computer name is not cut by a user name in it."""
+    patterns = []
+    for name in sorted((n for n in names if isinstance(n, str) and n.strip()), key=len, reverse=True):
+        escaped = re.escape(name)
+        patterns.append((re.compile(r'%s%s%s|(?<![A-Za-z0-9_.-])%s(?=@|\.local\b)|(?m:^%s(?=[ \t]*$))'
+                                    % (NAME_BEFORE, escaped, NAME_END, escaped, escaped)), str(names[name])))
+    return patterns
+
+
+def _check_mapping(what, value):
+    if not isinstance(value, dict):
+        raise AnsibleFilterError('redact: %s expects a mapping of secret to stand-in, got %s' % (what, type(value).__name__))
+    return value
+
+
+def redact(data, literals=None, names=None):
     """Data (a string, or lists and mappings of them) with identifying values replaced, consistently across it all.
 
-    literals maps each known secret string to its stand-in. Mapping keys are left as they are.
+    literals maps each known secret string (a serial number) to its stand-in, replaced as a whole word wherever
+    it is; names maps user and computer names to theirs, replaced only where a name stands (NAME_BEFORE).
+    Mapping keys are left as they are.
     """
-    literals = literals or {}
-    if not isinstance(literals, dict):
-        raise AnsibleFilterError('redact: literals expects a mapping of secret to stand-in, got %s'
-                                 % type(literals).__name__)
+    literals = _check_mapping('literals', literals or {})
+    names = _check_mapping('names', names or {})
     # longest first, so a computer name is not cut by a user name inside it
     secrets = [(re.compile(r'(?<![A-Za-z0-9_])%s(?![A-Za-z0-9_])' % re.escape(secret)), str(literals[secret]))
                for secret in sorted((s for s in literals if isinstance(s, str) and s.strip()), key=len, reverse=True)]
+    name_patterns = _name_patterns(names)
     uuids = _StandIns(lambda n: '00000000-0000-4000-8000-%012d' % n)
     macs = _StandIns(lambda n: '02:00:00:00:%02x:%02x' % (n // 256, n % 256))
     v4 = _StandIns(_v4)
@@ -88,6 +112,8 @@ def redact(data, literals=None):
     def text(value):
         for pattern, stand_in in secrets:
             value = pattern.sub(lambda m, s=stand_in: s, value)
+        for pattern, stand_in in name_patterns:
+            value = pattern.sub(lambda m, s=stand_in: (m.group(1) or '') + s, value)
         value = KEY_RE.sub(lambda m: m.group(1) + 'AAAAREDACTED', value)
         value = FINGERPRINT_RE.sub('SHA256:REDACTED', value)
         value = UUID_RE.sub(lambda m: uuids(m.group(0).upper()), value)
@@ -138,7 +164,7 @@ def _safe(name):
     return re.sub(r'[^A-Za-z0-9._-]', '_', name)
 
 
-def recording(commands, users='', api=None, shows=None, literals=None):
+def recording(commands, users='', api=None, shows=None, literals=None, names=None):
     """playbooks/record.yml's registered results as {name, files, meta}, redacted."""
     if not isinstance(commands, list) or not all(isinstance(c, dict) and 'item' in c for c in commands):
         raise AnsibleFilterError('recording expects the registered results of a command loop')
@@ -157,20 +183,25 @@ def recording(commands, users='', api=None, shows=None, literals=None):
         if rc != 0:
             failed.append(item['file'])
         by_file[item['file']] = result
-    for name, stand_in in NAME_STAND_INS.items():
-        result = by_file.get('scutil-get-%s.txt' % name) or {}
-        if result.get('rc') == 0:
-            _literal(found, result.get('stdout'), stand_in)
     hardware = ((_json(files.get('system_profiler-SPHardwareDataType.json')) or {}).get('SPHardwareDataType')
                 or [{}])[0]
     _literal(found, hardware.get('serial_number'), 'SERIAL00000')
     _literal(found, hardware.get('provisioning_UDID'), '00000000-0000000000000000')
+    # a name macOS gave from the model ("Mac Studio", "Mac-Studio") identifies nobody, and is the model's name too
+    model_names = (hardware.get('machine_name') or '', (hardware.get('machine_name') or '').replace(' ', '-'))
+    found_names = {}
+    for name, stand_in in NAME_STAND_INS.items():
+        result = by_file.get('scutil-get-%s.txt' % name) or {}
+        if result.get('rc') == 0 and (result.get('stdout') or '').strip() not in model_names:
+            _literal(found_names, result.get('stdout'), stand_in)
     number = 0
     for line in (users or '').splitlines():
         fields = line.split()
         if len(fields) == 2 and fields[1].isdigit() and int(fields[1]) >= 500 and fields[0].lower() not in SYSTEM_NAMES:
             number += 1
-            _literal(found, fields[0], 'user%d' % number)
+            _literal(found_names, fields[0], 'user%d' % number)
+    for name, stand_in in (names or {}).items():   # the caller's (inventory name, ansible_user) after the Mac's own
+        _literal(found_names, name, stand_in)
     api_meta = {}
     for result in api or []:
         name = 'api-%s.json' % result['item']
@@ -196,7 +227,7 @@ def recording(commands, users='', api=None, shows=None, literals=None):
     }
     model = re.sub(r'[^A-Za-z0-9,._-]', '_', meta['model'] or 'Mac')
     name = '%s-macOS-%s' % (model, _safe(versions.get('ProductVersion') or 'unknown'))
-    redacted = redact({'files': files, 'meta': meta}, found)
+    redacted = redact({'files': files, 'meta': meta}, found, found_names)
     return {'name': name, 'files': redacted['files'], 'meta': redacted['meta']}
 
 

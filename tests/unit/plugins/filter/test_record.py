@@ -70,7 +70,7 @@ def test_a_recording_names_the_mac_and_hides_its_people():
     users = 'admin 501\njane 502\n_ollama 260\nnobody -2\n'
     api = [{'item': 'version', 'status': 200, 'content': '{"version":"0.12.6"}'},
            {'item': 'tags', 'status': -1, 'content': ''}]
-    shows = [{'item': 'llama3.3:70b', 'status': 200, 'content': '{"license": "for jane"}'}]
+    shows = [{'item': 'llama3.3:70b', 'status': 200, 'content': '{"modelfile": "FROM /Users/jane/.ollama/models"}'}]
     out = recording(commands, users=users, api=api, shows=shows, literals={'studio.lan': 'mac-host'})
     assert out['name'] == 'Mac16,9-macOS-15.6'
     files, meta = out['files'], out['meta']
@@ -79,7 +79,7 @@ def test_a_recording_names_the_mac_and_hides_its_people():
         'path = /Users/user1/x\nother = /Users/admin/y\nhost = mac-host 192.0.2.1\n'
     assert 'C02XK1ABCD12' not in files['system_profiler-SPHardwareDataType.json']
     assert '001A2B3C4D5E801E' not in files['system_profiler-SPHardwareDataType.json']
-    assert files['api-show-llama3.3_70b.json'] == '{"license": "for user1"}'
+    assert files['api-show-llama3.3_70b.json'] == '{"modelfile": "FROM /Users/user1/.ollama/models"}'
     assert meta['macos'] == {'ProductName': 'macOS', 'ProductVersion': '15.6', 'BuildVersion': '24G84'}
     assert (meta['model'], meta['chip'], meta['memory']) == ('Mac16,9', 'Apple M4 Max', '128 GB')
     assert meta['commands']['socketfilterfw-listapps.txt']['error'] == '[Errno 2] No such file or directory'
@@ -115,3 +115,46 @@ def test_what_record_runs():
         with pytest.raises(AnsibleFilterError, match='expects a list of names'):
             record_commands(labels, formulae=formulae)
     assert set(FilterModule().filters()) == {'redact', 'recording', 'record_commands'}
+
+
+# ---- names: only where a name stands, never the same word in a path or a formula -----------------------------
+
+BREW_SERVICES = ('[{"name": "ollama", "service_name": "homebrew.mxcl.ollama", "user": "ollama", '
+                 '"file": "/opt/homebrew/opt/ollama/homebrew.mxcl.ollama.plist", '
+                 '"command": "/opt/homebrew/opt/ollama/bin/ollama serve"}]')
+
+
+def test_names_are_replaced_only_where_a_name_stands():
+    names = {'jane': 'user1', 'Janes-Studio': 'mac-name'}
+    text = ('HOME => /Users/jane\nssh-ed25519 AAAAREDACTED jane@Janes-Studio.local\n~jane/.ssh\nusername = jane\n'
+            'UserName: jane\nautoLoginUser = jane\nJanes-Studio\nallowusers bob jane\n'
+            'Jane says jane is a word here; /opt/jane-tools and Janes-Studio-Backup stay\n')
+    assert redact(text, names=names) == (
+        'HOME => /Users/user1\nssh-ed25519 AAAAREDACTED user1@mac-name.local\n~user1/.ssh\nusername = user1\n'
+        'UserName: user1\nautoLoginUser = user1\nmac-name\nallowusers bob user1\n'
+        'Jane says jane is a word here; /opt/jane-tools and Janes-Studio-Backup stay\n')
+
+
+def test_a_user_named_like_a_formula_leaves_homebrew_alone():
+    commands = [ran('brew-services-info-ollama.json', ['brew'], BREW_SERVICES),
+                ran('brew-info-caddy.json', ['brew'], '{"formulae": [{"name": "caddy", "full_name": "caddy"}]}'),
+                ran('launchctl-print-system-com.llmhost.ollama.txt', ['launchctl'],
+                    '\tprogram = /opt/homebrew/opt/ollama/bin/ollama\n\tworking directory = /Users/ollama\n'
+                    '\tusername = ollama\n\tgroup = caddy\n')]
+    out = recording(commands, users='ollama 501\ncaddy 502\nbrew 503\n')['files']
+    assert out['brew-services-info-ollama.json'] == BREW_SERVICES.replace('"user": "ollama"', '"user": "user1"')
+    assert out['brew-info-caddy.json'] == '{"formulae": [{"name": "caddy", "full_name": "caddy"}]}'
+    assert out['launchctl-print-system-com.llmhost.ollama.txt'] == (
+        '\tprogram = /opt/homebrew/opt/ollama/bin/ollama\n\tworking directory = /Users/user1\n'
+        '\tusername = user1\n\tgroup = caddy\n')
+
+
+def test_a_computer_named_after_its_model_is_not_a_secret():
+    hardware = {'SPHardwareDataType': [{'machine_name': 'Mac Studio', 'machine_model': 'Mac16,9'}]}
+    commands = [ran('system_profiler-SPHardwareDataType.json', ['system_profiler'], json.dumps(hardware)),
+                ran('scutil-get-ComputerName.txt', ['scutil'], 'Mac Studio\n'),
+                ran('scutil-get-LocalHostName.txt', ['scutil'], 'Mac-Studio\n')]
+    files = recording(commands)['files']
+    assert files['scutil-get-ComputerName.txt'] == 'Mac Studio\n'
+    assert files['scutil-get-LocalHostName.txt'] == 'Mac-Studio\n'
+    assert json.loads(files['system_profiler-SPHardwareDataType.json']) == hardware
