@@ -31,9 +31,19 @@ MAC_RE = re.compile(r'(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![0
 # candidates only: a time (12:30:05) matches too, ipaddress and the '::' or eight-group rule sort them out
 IPV6_RE = re.compile(r'(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%[A-Za-z0-9]+)?(?![0-9A-Za-z:])')
 UUID_RE = re.compile(r'\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b')
-KEY_RE = re.compile(r'\b((?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)'
-                    r'@openssh\.com)\s+)AAAA[0-9A-Za-z+/]+={0,2}')
+# a public key or certificate after its type: ssh-ed25519, sk-ssh-ed25519@openssh.com, ssh-ed25519-cert-v01@openssh.com
+KEY_RE = re.compile(r'\b((?:sk-)?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521))(?:-cert-v01)?(?:@openssh\.com)?'
+                    r'\s+)AAAA[0-9A-Za-z+/]+={0,2}')
 FINGERPRINT_RE = re.compile(r'\bSHA256:[0-9A-Za-z+/]{43}\b')
+MD5_RE = re.compile(r'\bMD5:(?:[0-9A-Fa-f]{2}:){15}[0-9A-Fa-f]{2}\b')
+# a mail address; not a key type (...@openssh.com), a Bonjour host (user@mac.local) or a stand-in (example.com)
+EMAIL_RE = re.compile(r'(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?!(?:[A-Za-z0-9-]+\.)*(?:openssh\.com|example\.(?:com|net|org))\b)'
+                      r'(?:[A-Za-z0-9-]+\.)+(?!local\b)[A-Za-z]{2,}\b')
+# the value of any serial number key: "serial_number" : "...", system_profiler's displays
+# ("_spdisplays_display-serial-number" : "..."), or `Serial Number (system): ...` in its text form
+SERIAL_RE = re.compile(r'("[^"\n]*serial[^"\n]*"[ \t]*:[ \t]*")([^"\n]+)(")|(?m:^([ \t]*[^:"\n]*serial[^:"\n]*:[ \t]*)(\S[^\n]*?)()[ \t]*$)',
+                       re.IGNORECASE)
+SERIAL_STAND_IN_RE = re.compile(r'^SERIAL\d{5}$')
 # where a user's or a computer's name stands: a home directory, ~name, name@host and user@name, the value of a
 # user or host key (`username = jane`, `UserName: jane`, `autoLoginUser = jane`, `"user": "jane"`,
 # `HostName: studio`, sshd -T's `allowusers bob jane`), and a line that is the name alone (what scutil --get
@@ -108,14 +118,27 @@ def redact(data, literals=None, names=None):
     v4 = _StandIns(_v4)
     v6_link = _StandIns(lambda n: 'fe80::%x' % n)
     v6 = _StandIns(lambda n: '2001:db8::%x' % n)
+    serials = _StandIns(lambda n: 'SERIAL%05d' % n)
+    emails = _StandIns(lambda n: 'email%d@example.com' % n)
+
+    def serial(value):
+        return value if SERIAL_STAND_IN_RE.match(value) else serials(value)
+
+    def serial_field(match):
+        groups = match.groups()
+        before, value, after = groups[:3] if match.group(1) is not None else groups[3:]
+        return before + serial(value) + after
 
     def text(value):
         for pattern, stand_in in secrets:
             value = pattern.sub(lambda m, s=stand_in: s, value)
         for pattern, stand_in in name_patterns:
             value = pattern.sub(lambda m, s=stand_in: (m.group(1) or '') + s, value)
+        value = SERIAL_RE.sub(serial_field, value)
+        value = EMAIL_RE.sub(lambda m: emails(m.group(0).lower()), value)
         value = KEY_RE.sub(lambda m: m.group(1) + 'AAAAREDACTED', value)
         value = FINGERPRINT_RE.sub('SHA256:REDACTED', value)
+        value = MD5_RE.sub('MD5:REDACTED', value)
         value = UUID_RE.sub(lambda m: uuids(m.group(0).upper()), value)
         value = MAC_RE.sub(lambda m: macs(m.group(0).lower()), value)
         value = IPV4_RE.sub(lambda m: m.group(0) if m.group(0).startswith(KEEP_V4) else v4(m.group(0)), value)
@@ -125,7 +148,8 @@ def redact(data, literals=None, names=None):
         if isinstance(value, str):
             return text(value)
         if isinstance(value, dict):
-            return dict((key, walk(item)) for key, item in value.items())
+            return dict((key, serial(text(item)) if isinstance(item, str) and 'serial' in str(key).lower() and item
+                         else walk(item)) for key, item in value.items())
         if isinstance(value, (list, tuple)):
             return [walk(item) for item in value]
         return value
@@ -158,6 +182,22 @@ def _json(text):
         return json.loads(text or '')
     except ValueError:
         return None
+
+
+# what a model was told, by whoever made it or by a user: not the collection's business, and maybe private
+SHOW_PRIVATE = ('system', 'messages', 'license')
+MODELFILE_PRIVATE_RE = re.compile(r'(?m)^(?:SYSTEM|LICENSE|MESSAGE)\b[^\n]*?(?:"""[\s\S]*?"""[^\n]*)?(?:\n|$)')
+
+
+def _show_without_prompts(content):
+    """An /api/show answer without the system prompt, messages and license, in the fields and in the Modelfile."""
+    show = _json(content)
+    if not isinstance(show, dict):
+        return content
+    kept = dict((key, value) for key, value in show.items() if key not in SHOW_PRIVATE)
+    if isinstance(kept.get('modelfile'), str):
+        kept['modelfile'] = MODELFILE_PRIVATE_RE.sub('', kept['modelfile'])
+    return content if kept == show else json.dumps(kept, separators=(',', ':'))
 
 
 def _safe(name):
@@ -209,7 +249,7 @@ def recording(commands, users='', api=None, shows=None, literals=None, names=Non
         api_meta[name] = {'method': 'GET', 'path': '/api/%s' % result['item'], 'status': result.get('status')}
     for result in shows or []:
         name = 'api-show-%s.json' % _safe(result['item'])
-        files[name] = result.get('content') or ''
+        files[name] = _show_without_prompts(result.get('content') or '')
         api_meta[name] = {'method': 'POST', 'path': '/api/show', 'model': result['item'],
                           'status': result.get('status')}
     failed += [name for name, entry in api_meta.items() if entry['status'] != 200]

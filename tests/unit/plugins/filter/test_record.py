@@ -158,3 +158,62 @@ def test_a_computer_named_after_its_model_is_not_a_secret():
     assert files['scutil-get-ComputerName.txt'] == 'Mac Studio\n'
     assert files['scutil-get-LocalHostName.txt'] == 'Mac-Studio\n'
     assert json.loads(files['system_profiler-SPHardwareDataType.json']) == hardware
+
+
+# ---- what the patterns must also find -------------------------------------------------------------------------
+
+DISPLAYS = '''{
+  "SPDisplaysDataType" : [
+    {
+      "_name" : "Apple M4 Max",
+      "spdisplays_ndrvs" : [
+        {
+          "_name" : "DELL U2723QE",
+          "_spdisplays_display-product-id" : "a1b2",
+          "_spdisplays_display-serial-number" : "4c3a5242",
+          "_spdisplays_display-serial-number2" : "8QFK4H3",
+          "spdisplays_display-serial-number" : "CN0XYZ123",
+          "_spdisplays_display-vendor-id" : "10ac"
+        }
+      ],
+      "sppci_cores" : "40"
+    }
+  ]
+}'''
+
+
+def test_display_serial_numbers_go():
+    out = json.loads(redact(DISPLAYS, {'C02XK1ABCD12': 'SERIAL00000'}))
+    display = out['SPDisplaysDataType'][0]['spdisplays_ndrvs'][0]
+    assert [display[key] for key in sorted(display) if 'serial' in key] == ['SERIAL00001', 'SERIAL00002', 'SERIAL00003']
+    assert display['_spdisplays_display-product-id'] == 'a1b2' and out['SPDisplaysDataType'][0]['sppci_cores'] == '40'
+    assert redact('"serial_number" : "C02XK1ABCD12"', {'C02XK1ABCD12': 'SERIAL00000'}) == '"serial_number" : "SERIAL00000"'
+    assert redact({'serial_number': 'C02XK1ABCD12'}) == {'serial_number': 'SERIAL00001'}
+
+
+def test_email_addresses_md5_fingerprints_and_certificates_go():
+    cert = 'AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAIGb3yX9fC3mP7y4iQJk0xY8h1m2n3o4p'
+    text = ('maintainer Jane Doe <jane.doe@example-corp.de>\nRSA key fingerprint is MD5:1f:2e:3d:4c:5b:6a:79:88:97:a6:b5:c4:d3:e2:f1:00.\n'
+            'ssh-ed25519-cert-v01@openssh.com %s jane\nsk-ssh-ed25519-cert-v01@openssh.com %s\n'
+            'hostkeyalgorithms ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com\n' % (cert, cert))
+    assert redact(text) == (
+        'maintainer Jane Doe <email1@example.com>\nRSA key fingerprint is MD5:REDACTED.\n'
+        'ssh-ed25519-cert-v01@openssh.com AAAAREDACTED jane\nsk-ssh-ed25519-cert-v01@openssh.com AAAAREDACTED\n'
+        'hostkeyalgorithms ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com\n')
+
+
+def test_what_a_model_was_told_does_not_leave_the_mac():
+    """/api/show's system prompt, messages and license (and the same in the Modelfile) may be a user's words."""
+    show = {'license': 'Copyright Jane', 'system': 'You help Jane with her taxes.',
+            'messages': [{'role': 'user', 'content': 'my SSN is 078-05-1120'}],
+            'modelfile': ('FROM /Users/jane/.ollama/models/blobs/sha256-x\nTEMPLATE """{{ .Prompt }}"""\n'
+                          'SYSTEM You help Jane with her taxes.\nPARAMETER num_ctx 8192\n'
+                          'LICENSE """Copyright\nJane"""\nMESSAGE user """my SSN\nis 078-05-1120"""\n'),
+            'parameters': 'num_ctx 8192', 'model_info': {'general.architecture': 'llama'}}
+    shows = [{'item': 'mine:latest', 'status': 200, 'content': json.dumps(show)}]
+    out = json.loads(recording([], users='jane 501\n', shows=shows)['files']['api-show-mine_latest.json'])
+    assert out == {'modelfile': 'FROM /Users/user1/.ollama/models/blobs/sha256-x\nTEMPLATE """{{ .Prompt }}"""\n'
+                                'PARAMETER num_ctx 8192\n',
+                   'parameters': 'num_ctx 8192', 'model_info': {'general.architecture': 'llama'}}
+    shows = [{'item': 'gone', 'status': 404, 'content': '{"error":"model \'gone\' not found"}'}]
+    assert recording([], shows=shows)['files']['api-show-gone.json'] == '{"error":"model \'gone\' not found"}'
