@@ -25,11 +25,22 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.llmhost.macos.plugins.module_utils.ollama_fit import SYSCTL_ARGS
 from ansible_collections.llmhost.macos.plugins.module_utils.systemsetup import SETTINGS as SYSTEMSETUP_SETTINGS
 
-KEEP_V4 = ('127.', '0.0.0.0', '255.255.255.255')
-IPV4_RE = re.compile(r'(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(?![0-9]|\.[0-9])')
+# loopback, the unspecified and broadcast addresses, and the documentation ranges (the stand-ins themselves)
+KEEP_V4 = ('127.', '0.0.0.0', '255.255.255.255', '192.0.2.', '198.51.100.', '203.0.113.')
+V4 = r'(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])'
+IPV4_RE = re.compile(r'(?<![0-9.])%s(?![0-9]|\.[0-9])' % V4)
 MAC_RE = re.compile(r'(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])')
-# candidates only: a time (12:30:05) matches too, ipaddress and the '::' or eight-group rule sort them out
-IPV6_RE = re.compile(r'(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%[A-Za-z0-9]+)?(?![0-9A-Za-z:])')
+# candidates only: a time (12:30:05) matches too, ipaddress and the '::' or eight-group rule sort them out;
+# an IPv4 tail (::ffff:10.0.0.5) belongs to the address, so this runs before IPV4_RE
+IPV6_RE = re.compile(r'(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:%s|[0-9A-Fa-f]{0,4})(?:%%[A-Za-z0-9]+)?'
+                     r'(?![0-9A-Za-z:]|\.[0-9])' % V4)
+PREFIX_RE = re.compile(r'/([0-9]{1,3})(?![0-9])')
+# networks written the same on every LAN (RFC 1918, link-local, CGNAT, multicast, ULA, ...): not a host's address
+WELL_KNOWN_NETWORKS = frozenset(ipaddress.ip_network(n) for n in (
+    '0.0.0.0/0', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16',
+    '224.0.0.0/4', '240.0.0.0/4', '::/0', '::1/128', '2000::/3', 'fc00::/7', 'fd00::/8', 'fe80::/10', 'ff00::/8'))
+# a four-part version is not an address: "CFBundleVersion" : "1.2.3.4", "version": "...", version 1.2.3.4, v1.2.3.4
+VERSION_BEFORE_RE = re.compile(r'(?i)(?:version["\']?[ \t]*(?:=>|=|:)?[ \t]*["\']?|version</key>\s*<string>|(?<![A-Za-z])v)$')
 UUID_RE = re.compile(r'\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b')
 # a public key or certificate after its type: ssh-ed25519, sk-ssh-ed25519@openssh.com, ssh-ed25519-cert-v01@openssh.com
 KEY_RE = re.compile(r'\b((?:sk-)?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521))(?:-cert-v01)?(?:@openssh\.com)?'
@@ -70,16 +81,47 @@ def _v4(number):
     return '192.0.2.%d' % number if number < 255 else '198.51.100.%d' % (number - 254)
 
 
-def _ipv6_candidate(token, link_local, other):
+def _well_known_network(match):
+    """The address is a well-known network's, written as one (10.0.0.0/8, fe80::/10)."""
+    prefix = PREFIX_RE.match(match.string, match.end())
+    if not prefix:
+        return False
+    try:
+        return ipaddress.ip_network('%s/%s' % (match.group(0), prefix.group(1))) in WELL_KNOWN_NETWORKS
+    except ValueError:
+        return False
+
+
+def _keep_v4(address):
+    value = int(ipaddress.IPv4Address(address))
+    inverted = ~value & 0xffffffff
+    netmask = address.startswith('255.') and inverted & (inverted + 1) == 0   # ones, then zeros: 255.255.240.0
+    return address.startswith(KEEP_V4) or netmask
+
+
+def _ipv4_candidate(match, v4):
+    address = match.group(0)
+    if _keep_v4(address) or _well_known_network(match):
+        return address
+    if VERSION_BEFORE_RE.search(match.string[max(0, match.start() - 40):match.start()]):
+        return address
+    return v4(address)
+
+
+def _ipv6_candidate(match, link_local, other, v4):
+    token = match.group(0)
     address, percent, zone = token.partition('%')
-    if '::' not in address and address.count(':') != 7:
+    if '::' not in address and address.count(':') != (6 if '.' in address else 7):
         return token
     try:
         parsed = ipaddress.IPv6Address(address)
     except ValueError:
         return token
-    if parsed.is_loopback or parsed.is_unspecified:
+    if parsed.is_loopback or parsed.is_unspecified or _well_known_network(match):
         return token
+    if parsed.ipv4_mapped:   # ::ffff:10.0.0.5 is 10.0.0.5, and gets its stand-in
+        mapped = str(parsed.ipv4_mapped)
+        return token if _keep_v4(mapped) else '::ffff:' + v4(mapped) + percent + zone
     # a link-local address stays link-local (fe80::N), with its zone
     return (link_local if parsed.is_link_local else other)(parsed.exploded) + percent + zone
 
@@ -141,8 +183,8 @@ def redact(data, literals=None, names=None):
         value = MD5_RE.sub('MD5:REDACTED', value)
         value = UUID_RE.sub(lambda m: uuids(m.group(0).upper()), value)
         value = MAC_RE.sub(lambda m: macs(m.group(0).lower()), value)
-        value = IPV4_RE.sub(lambda m: m.group(0) if m.group(0).startswith(KEEP_V4) else v4(m.group(0)), value)
-        return IPV6_RE.sub(lambda m: _ipv6_candidate(m.group(0), v6_link, v6), value)
+        value = IPV6_RE.sub(lambda m: _ipv6_candidate(m, v6_link, v6, v4), value)
+        return IPV4_RE.sub(lambda m: _ipv4_candidate(m, v4), value)
 
     def walk(value):
         if isinstance(value, str):

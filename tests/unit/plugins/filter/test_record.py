@@ -217,3 +217,22 @@ def test_what_a_model_was_told_does_not_leave_the_mac():
                    'parameters': 'num_ctx 8192', 'model_info': {'general.architecture': 'llama'}}
     shows = [{'item': 'gone', 'status': 404, 'content': '{"error":"model \'gone\' not found"}'}]
     assert recording([], shows=shows)['files']['api-show-gone.json'] == '{"error":"model \'gone\' not found"}'
+
+
+# ---- what is not a host's address stays -----------------------------------------------------------------------
+
+def test_netmasks_well_known_networks_and_versions_stay():
+    text = ('inet 10.214.3.2 netmask 255.255.255.0 broadcast 10.214.3.255 mask 255.255.240.0\n'
+            'pass in from { 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.0/8 } to 10.214.3.0/24\n'
+            '"CFBundleVersion" : "1.2.3.4", "version": "2.0.1.7", version 3.1.4.1, v0.12.6.1, at 1.2.3.4\n'
+            'fe80::/10 and fc00::/7 stay, 2a02:8071:5e1:7f00::/56 goes\n')
+    assert redact(text) == (
+        'inet 192.0.2.1 netmask 255.255.255.0 broadcast 192.0.2.2 mask 255.255.240.0\n'
+        'pass in from { 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.0/8 } to 192.0.2.3/24\n'
+        '"CFBundleVersion" : "1.2.3.4", "version": "2.0.1.7", version 3.1.4.1, v0.12.6.1, at 192.0.2.4\n'
+        'fe80::/10 and fc00::/7 stay, 2001:db8::1/56 goes\n')
+
+
+def test_an_ipv4_mapped_ipv6_address_is_redacted_whole():
+    assert redact('from ::ffff:10.0.0.5 and 10.0.0.5, ::ffff:127.0.0.1 and ::ffff:192.0.2.9') == \
+        'from ::ffff:192.0.2.1 and 192.0.2.1, ::ffff:127.0.0.1 and ::ffff:192.0.2.9'
