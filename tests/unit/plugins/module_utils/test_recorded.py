@@ -65,12 +65,28 @@ def ok(rec, name):
     return rec.ran(name)['rc'] == 0
 
 
+def failed(rec, name):
+    """The command failed or did not run (no such binary): what it printed is not the output a parser reads.
+
+    Its failure must be in meta.json's failed list, which is how whoever reads the recording learns of it.
+    """
+    if ok(rec, name) and 'error' not in rec.ran(name):
+        return False
+    assert name in rec.meta['failed'], (name, rec.meta['failed'])
+    return True
+
+
 # ---- one check per kind of file: the parser the modules use, and what must come out of it --------------------
 
+# sw_vers and system_profiler: no module of this collection parses them (Ansible's own facts read sw_vers);
+# they say which Mac it was, and the simulated Mac's stand-ins print them, so what those need is checked.
 def check_sw_vers(rec, name):
-    versions = dict(line.split(':', 1) for line in rec.text(name).splitlines() if ':' in line)
-    assert versions['ProductVersion'].strip() == rec.meta['macos']['ProductVersion']
-    assert re.match(r'^\d+\.\d+', versions['ProductVersion'].strip())
+    versions = dict((key.strip(), value.strip()) for key, value in
+                    (line.split(':', 1) for line in rec.text(name).splitlines() if ':' in line))
+    assert versions.get('ProductName') == 'macOS', versions
+    assert re.match(r'^\d+\.\d+(\.\d+)?$', versions.get('ProductVersion', '')), versions
+    assert int(versions['ProductVersion'].split('.')[0]) >= 11, versions   # Apple Silicon came with macOS 11
+    assert re.match(r'^\d+[A-Z]\d+[a-z]?$', versions.get('BuildVersion', '')), versions
 
 
 def check_hw_model(rec, name):
@@ -78,19 +94,35 @@ def check_hw_model(rec, name):
 
 
 def check_system_profiler(rec, name):
-    if ok(rec, name):
-        # a data type this Mac (or the simulated one) does not report is {}; SPDisplaysDataType's sppci_cores is
-        # the GPU's core count, which the chip name alone does not give (an M4 Max has 32 or 40)
-        data_type = name.split('-', 1)[1][:-len('.json')]
-        assert isinstance(rec.json(name).get(data_type, []), list)
+    if failed(rec, name):
+        return
+    data_type = name.split('-', 1)[1][:-len('.json')]
+    entries = rec.json(name).get(data_type)
+    if data_type == 'SPHardwareDataType':
+        assert entries and isinstance(entries, list), rec.json(name)
+        hardware = entries[0]
+        assert re.match(r'^Apple M\d', hardware.get('chip_type') or ''), hardware
+        assert re.match(r'^\d+ GB$', hardware.get('physical_memory') or ''), hardware
+        assert re.match(r'^[A-Za-z]+\d+,\d+$', hardware.get('machine_model') or ''), hardware
+    elif data_type == 'SPDisplaysDataType':
+        # sppci_cores is the GPU's core count, which the chip name alone does not give (an M4 Max has 32 or 40).
+        # The simulated Mac prints {} (it has no GPU to describe), so {} cannot fail here; a real Mac lists
+        # its GPU even with no display attached.
+        if entries is not None:
+            assert entries and all(gpu.get('sppci_model') and str(gpu.get('sppci_cores', '')).isdigit()
+                                   for gpu in entries), entries
 
 
 def check_pmset_custom(rec, name):
+    if failed(rec, name):
+        return
     profiles = pmset.parse_custom(rec.text(name))
     assert profiles and all('sleep' in settings for settings in profiles.values()), profiles
 
 
 def check_pmset_cap(rec, name):
+    if failed(rec, name):
+        return
     assert 'sleep' in pmset.parse_capabilities(rec.text(name))
 
 
@@ -101,16 +133,22 @@ def check_sysctl_memory(rec, name):
 
 
 def check_fdesetup(rec, name):
+    if failed(rec, name):
+        return
     assert re.match(r'^FileVault is (On|Off)\b', rec.text(name)), rec.text(name)
 
 
 def check_sshd(rec, name):
+    if failed(rec, name):
+        return
     effective = sshd.parse_effective(rec.text(name))
     for keyword in ('passwordauthentication', 'pubkeyauthentication', 'kbdinteractiveauthentication', 'port'):
         assert keyword in effective, keyword
 
 
 def check_print_disabled(rec, name):
+    if failed(rec, name):
+        return
     disabled = launchd.parse_print_disabled(rec.text(name))
     assert disabled and all(isinstance(value, bool) for value in disabled.values()), disabled
 
@@ -127,10 +165,14 @@ def check_print(rec, name):
 
 
 def check_pf_info(rec, name):
+    if failed(rec, name):
+        return
     assert pf.parse_status(rec.text(name)) in (True, False)
 
 
 def check_alf(rec, name):
+    if failed(rec, name):
+        return
     text = rec.text(name)
     if name.endswith('getglobalstate.txt'):
         assert alf.parse_global_state(text) in (0, 1, 2)
@@ -144,7 +186,10 @@ def check_systemsetup(rec, name):
     setting = name[len('systemsetup-get'):-len('.txt')]
     text = rec.text(name)
     if ok(rec, name):
-        assert systemsetup.parse_value(setting, text) is not None
+        try:
+            assert systemsetup.parse_value(setting, text) is not None
+        except systemsetup.Unsupported:   # "Not supported on this machine.": an answer, which the module skips
+            pass
     else:   # refused or not known: the module's message, never a value
         with pytest.raises(systemsetup.SystemsetupError):
             systemsetup.parse_value(setting, text or rec.ran(name)['stderr'])
@@ -159,9 +204,14 @@ def check_scutil(rec, name):
 
 
 def check_brew_info(rec, name):
+    # no module parses brew info --json=v2 (the simulated Mac's brew prints it): the formula with its versions
     if ok(rec, name):
         formula = name[len('brew-info-'):-len('.json')]
-        assert [entry['name'] for entry in rec.json(name)['formulae']] == [formula]
+        entries = rec.json(name)['formulae']
+        assert [entry['name'] for entry in entries] == [formula]
+        assert re.match(r'^\d+(\.\d+)*', (entries[0].get('versions') or {}).get('stable') or ''), entries[0]
+        for installed in entries[0].get('installed') or []:
+            assert re.match(r'^\d+(\.\d+)*', installed.get('version') or ''), installed
 
 
 def check_brew_services(rec, name):
@@ -172,38 +222,51 @@ def check_brew_services(rec, name):
 
 
 class RecordedClient(object):
+    """Ollama as recorded; an endpoint whose answer is not a 200 (or was not asked) answers nothing."""
+
     def __init__(self, rec):
         self.rec = rec
         self.url = 'http://127.0.0.1:11434'
 
+    def answered(self, name):
+        return (self.rec.meta['api'].get(name) or {}).get('status') == 200
+
     def version(self):
-        return self.rec.json('api-version.json')['version']
+        return self.rec.json('api-version.json')['version'] if self.answered('api-version.json') else None
 
     def tags(self):
-        return self.rec.json('api-tags.json')['models']
+        return self.rec.json('api-tags.json')['models'] if self.answered('api-tags.json') else []
 
     def running(self):
-        return self.rec.json('api-ps.json')['models']
+        return self.rec.json('api-ps.json')['models'] if self.answered('api-ps.json') else []
 
 
 def check_api(rec, name):
-    if rec.meta['api'][name]['status'] != 200:
+    client = RecordedClient(rec)
+    if not client.answered(name):   # an error's body, not the answer: in meta.json's failed list
+        assert name in rec.meta['failed'], (name, rec.meta['failed'])
         return
-    info = gather_info(RecordedClient(rec))
-    assert re.match(r'^\d+\.\d+', info['version']), info['version']
-    for model in info['models']:
-        assert DIGEST_RE.match(model['digest']), model
-        assert model['size'] > 0
-    for model in info['running']:
-        assert DIGEST_RE.match(model['digest']) and 0 <= model['size_vram'] <= model['size'], model
+    info = gather_info(client)
+    if name == 'api-version.json':
+        assert re.match(r'^\d+\.\d+', info['version']), info['version']
+    elif name == 'api-tags.json':
+        for model in info['models']:
+            assert DIGEST_RE.match(model['digest']), model
+            assert model['size'] > 0
+    else:
+        for model in info['running']:
+            assert DIGEST_RE.match(model['digest']) and 0 <= model['size_vram'] <= model['size'], model
 
 
 def check_show(rec, name):
-    if rec.meta['api'][name]['status'] != 200:
+    if not RecordedClient(rec).answered(name):
+        assert name in rec.meta['failed'], (name, rec.meta['failed'])
         return
     show = rec.json(name)
     parse_show_parameters(show.get('parameters'))
-    assert architecture_from_model_info(show.get('model_info'), name) is not None, sorted(show.get('model_info') or {})
+    # None where model_info lacks the GGUF keys (a cloud or embedding model): ollama_fit says it cannot tell
+    architecture = architecture_from_model_info(show.get('model_info'), name)
+    assert architecture is None or architecture.layers > 0, architecture
 
 
 CHECKS = [
@@ -282,6 +345,13 @@ def test_a_directory_added_is_picked_up(tmp_path, monkeypatch):
     ('systemsetup-getrestartfreeze.txt', 'Restart After Freeze: Maybe\n', systemsetup.SystemsetupError),
     ('pfctl-s-info.txt', 'No ALTQ support in kernel\n', pf.PfError),
     ('launchctl-print-system-com.llmhost.ollama.txt', '', AssertionError),
+    ('sw_vers.txt', 'ProductVersion:\t\t15.6\n', AssertionError),
+    ('system_profiler-SPHardwareDataType.json', '{}', AssertionError),
+    ('system_profiler-SPHardwareDataType.json', '{"SPHardwareDataType": [{"machine_model": "Mac16,9"}]}', AssertionError),
+    ('system_profiler-SPDisplaysDataType.json', '{"SPDisplaysDataType": [{"_name": "x"}]}', AssertionError),
+    ('brew-info-ollama.json', '{"formulae": [{"name": "ollama"}]}', AssertionError),
+    ('brew-info-ollama.json', '{"formulae": [{"name": "ollama", "versions": {"stable": "0.32.3"}, '
+                              '"installed": [{"version": ""}]}]}', AssertionError),
 ])
 def test_an_output_the_parser_does_not_understand_fails(tmp_path, name, text, error):
     (tmp_path / 'meta.json').write_text(json.dumps({'macos': {}, 'model': 'Mac16,9', 'api': {}, 'failed': [],
@@ -294,3 +364,58 @@ def test_an_output_the_parser_does_not_understand_fails(tmp_path, name, text, er
 def test_a_file_no_parser_claims_fails(tmp_path):
     with pytest.raises(AssertionError, match='no parser claims'):
         test_every_recorded_output_parses(str(tmp_path), 'pmset-g-everything.txt')
+
+
+def write_recording(tmp_path, files, commands=None, api=None, failed=()):
+    """A recording directory: files {name: text}, commands {name: (rc, stderr)} (rc 0 by default), api {name: status}."""
+    commands = dict((name, {'argv': [], 'rc': rc, 'stderr': stderr}) for name, (rc, stderr) in (commands or {}).items())
+    for name in files:
+        if name not in (api or {}):
+            commands.setdefault(name, {'argv': [], 'rc': 0, 'stderr': ''})
+    api = dict((name, {'method': 'GET', 'status': status}) for name, status in (api or {}).items())
+    (tmp_path / 'meta.json').write_text(json.dumps({'macos': {}, 'model': 'Mac16,9', 'commands': commands, 'api': api,
+                                                    'failed': sorted(failed)}))
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return str(tmp_path)
+
+
+def test_a_setting_this_mac_does_not_have_is_an_answer(tmp_path):
+    directory = write_recording(tmp_path, {'systemsetup-getwakeonnetworkaccess.txt': 'Not supported on this machine.\n'})
+    test_every_recorded_output_parses(directory, 'systemsetup-getwakeonnetworkaccess.txt')
+
+
+@pytest.mark.parametrize('name, rc, stderr', [
+    ('socketfilterfw-getglobalstate.txt', 1, 'socketfilterfw: must be root\n'),
+    ('socketfilterfw-listapps.txt', None, ''),   # it did not run: no such binary
+    ('pmset-g-custom.txt', 1, 'pmset: unknown option\n'),
+    ('pmset-g-cap.txt', 1, ''),
+    ('sshd-T.txt', 255, 'sshd: no hostkeys available -- exiting.\n'),
+    ('fdesetup-status.txt', 1, 'Error: This command requires root.\n'),
+    ('launchctl-print-disabled-system.txt', 1, ''),
+    ('pfctl-s-info.txt', 1, 'pfctl: /dev/pf: Permission denied\n'),
+])
+def test_a_command_that_failed_is_not_parsed(tmp_path, name, rc, stderr):
+    """Its failure is in meta.json (commands, failed); what it printed is an error message, not its output."""
+    directory = write_recording(tmp_path, {name: ''}, {name: (rc, stderr)}, failed=[name])
+    test_every_recorded_output_parses(directory, name)
+
+
+def test_api_answers_are_parsed_where_they_succeeded(tmp_path):
+    files = {'api-version.json': '{"version":"0.12.6"}', 'api-tags.json': '{"error":"something went wrong"}',
+             'api-ps.json': '{"models":[]}'}
+    directory = write_recording(tmp_path, files, api={'api-version.json': 200, 'api-tags.json': 500, 'api-ps.json': 200},
+                                failed=['api-tags.json'])
+    for name in sorted(files):
+        test_every_recorded_output_parses(directory, name)
+    (tmp_path / 'api-version.json').write_text('{"version":"banana"}')
+    with pytest.raises(AssertionError):
+        test_every_recorded_output_parses(directory, 'api-version.json')
+
+
+def test_a_model_without_a_known_architecture_is_shown_all_the_same(tmp_path):
+    """A cloud or embedding model's /api/show may not have the GGUF keys architecture_from_model_info needs."""
+    show = {'parameters': 'num_ctx 8192', 'model_info': {'general.architecture': 'bert'}}
+    directory = write_recording(tmp_path, {'api-show-embed_latest.json': json.dumps(show)},
+                                api={'api-show-embed_latest.json': 200})
+    test_every_recorded_output_parses(directory, 'api-show-embed_latest.json')
