@@ -47,8 +47,10 @@ KEY_RE = re.compile(r'\b((?:sk-)?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:2
                     r'\s+)AAAA[0-9A-Za-z+/]+={0,2}')
 FINGERPRINT_RE = re.compile(r'\bSHA256:[0-9A-Za-z+/]{43}\b')
 MD5_RE = re.compile(r'\bMD5:(?:[0-9A-Fa-f]{2}:){15}[0-9A-Fa-f]{2}\b')
-# a mail address; not a key type (...@openssh.com), a Bonjour host (user@mac.local) or a stand-in (example.com)
-EMAIL_RE = re.compile(r'(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@(?!(?:[A-Za-z0-9-]+\.)*(?:openssh\.com|example\.(?:com|net|org))\b)'
+# a mail address; not SSH's names for key types and algorithms (...@openssh.com, curve25519-sha256@libssh.org,
+# hmac-sha2-256@ssh.com), a Bonjour host (user@mac.local) or a stand-in (example.com)
+EMAIL_RE = re.compile(r'(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@'
+                      r'(?!(?:[A-Za-z0-9-]+\.)*(?:openssh\.com|libssh\.org|ssh\.com|example\.(?:com|net|org))\b)'
                       r'(?:[A-Za-z0-9-]+\.)+(?!local\b)[A-Za-z]{2,}\b')
 # the value of any serial number key: "serial_number" : "...", system_profiler's displays
 # ("_spdisplays_display-serial-number" : "..."), or `Serial Number (system): ...` in its text form

@@ -202,6 +202,13 @@ def test_email_addresses_md5_fingerprints_and_certificates_go():
         'hostkeyalgorithms ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com\n')
 
 
+def test_ssh_algorithm_names_are_not_mail_addresses():
+    text = ('kexalgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org\n'
+            'macs umac-64-etm@openssh.com,hmac-sha2-256@ssh.com\n'
+            'ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com\n')
+    assert redact(text) == text
+
+
 def test_what_a_model_was_told_does_not_leave_the_mac():
     """/api/show's system prompt, messages and license (and the same in the Modelfile) may be a user's words."""
     show = {'license': 'Copyright Jane', 'system': 'You help Jane with her taxes.',
