@@ -12,6 +12,7 @@ how molecule/site checks a recording it has just made.
 from __future__ import annotations
 
 import glob
+import ipaddress
 import json
 import os
 import re
@@ -31,8 +32,36 @@ DIGEST_RE = re.compile(r'^(sha256:)?[0-9a-f]{64}$')
 # controller's ansible-core and not on Python 3.9)
 IPV4_RE = re.compile(r'(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])')
 KEPT_V4 = ('127.', '0.0.0.0', '255.255.255.255', '192.0.2.', '198.51.100.')
-KEY_RE = re.compile(r'\b(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-\S+@openssh\.com)\s+AAAA[0-9A-Za-z+/=]+')
-FINGERPRINT_RE = re.compile(r'\bSHA256:[0-9A-Za-z+/]{43}\b')
+KEY_RE = re.compile(r'\b\S*(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+)\S*\s+AAAA[0-9A-Za-z+/=]+')
+FINGERPRINT_RE = re.compile(r'\b(SHA256:[0-9A-Za-z+/]{43}|MD5:([0-9a-fA-F]{2}:){15}[0-9a-fA-F]{2})\b')
+MAC_RE = re.compile(r'(?<![0-9A-Fa-f:])([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])')
+KEPT_MAC_RE = re.compile(r'^02:00:00:00:[0-9a-f]{2}:[0-9a-f]{2}$')
+UUID_RE = re.compile(r'\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b')
+KEPT_UUID_RE = re.compile(r'^00000000-0000-4000-8000-[0-9]{12}$')
+IPV6_RE = re.compile(r'(?<![0-9A-Za-z:])([0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Za-z:])')
+KEPT_LINK_LOCAL_RE = re.compile(r'^fe80::[0-9a-f]{1,4}$')   # the stand-ins; a real one carries the interface's id
+# not SSH's algorithm names (curve25519-sha256@libssh.org) nor a Bonjour host (user1@mac-name.local)
+EMAIL_RE = re.compile(r'[A-Za-z0-9._%+-]+@(?!(openssh\.com|libssh\.org|ssh\.com|example\.com)\b)([A-Za-z0-9-]+\.)+(?!local\b)'
+                      r'[A-Za-z]{2,}\b')
+
+
+def leaked_ipv6(text):
+    """The IPv6 addresses that are neither a stand-in (2001:db8::/32, fe80::N) nor loopback, :: or a network."""
+    leaked = []
+    for match in IPV6_RE.finditer(text):
+        token = match.group(0)
+        if '::' not in token and token.count(':') != 7:
+            continue   # a time, a MAC address
+        try:
+            address = ipaddress.IPv6Address(token)
+        except ValueError:
+            continue
+        if text[match.end():match.end() + 1] == '/' or address.is_loopback or address.is_unspecified:
+            continue
+        if address in ipaddress.IPv6Network('2001:db8::/32') or KEPT_LINK_LOCAL_RE.match(token):
+            continue
+        leaked.append(token)
+    return leaked
 
 
 def recordings():
@@ -324,8 +353,13 @@ def test_a_recording_is_whole_and_redacted(directory):
         assert not addresses, (name, addresses)
         assert not [m.group(0) for m in KEY_RE.finditer(text) if not m.group(0).endswith('AAAAREDACTED')], name
         assert not FINGERPRINT_RE.search(text), name
+        assert not [m.group(0) for m in MAC_RE.finditer(text) if not KEPT_MAC_RE.match(m.group(0))], name
+        assert not [m.group(0) for m in UUID_RE.finditer(text) if not KEPT_UUID_RE.match(m.group(0))], name
+        assert not leaked_ipv6(text), (name, leaked_ipv6(text))
+        assert not EMAIL_RE.search(text), (name, EMAIL_RE.search(text).group(0))
     hardware = rec.json('system_profiler-SPHardwareDataType.json')['SPHardwareDataType'][0]
     assert hardware.get('serial_number') in (None, 'SERIAL00000'), 'the serial number is not redacted'
+    assert hardware.get('provisioning_UDID') in (None, '00000000-0000000000000000'), 'the provisioning UDID is not redacted'
 
 
 # ---- the test itself: a recording added is picked up, and one that does not parse fails ------------------------
@@ -419,3 +453,35 @@ def test_a_model_without_a_known_architecture_is_shown_all_the_same(tmp_path):
     directory = write_recording(tmp_path, {'api-show-embed_latest.json': json.dumps(show)},
                                 api={'api-show-embed_latest.json': 200})
     test_every_recorded_output_parses(directory, 'api-show-embed_latest.json')
+
+
+HARDWARE = {'SPHardwareDataType': [{'machine_model': 'Mac16,9', 'serial_number': 'SERIAL00000',
+                                    'platform_UUID': '00000000-0000-4000-8000-000000000001',
+                                    'provisioning_UDID': '00000000-0000000000000000'}]}
+
+
+@pytest.mark.parametrize('leak', [
+    None,
+    'ether 8c:85:90:1a:2b:3c',
+    'platform_UUID 8C3B1E2A-1234-5678-9ABC-DEF012345678',
+    'inet6 2a02:8071:5e1:7f00::1b prefixlen 64',
+    'inet6 fe80::1c2b:3c4d:5e6f:7a8b%en0',
+    'RSA key fingerprint is MD5:1f:2e:3d:4c:5b:6a:79:88:97:a6:b5:c4:d3:e2:f1:00',
+    'ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAI',
+    'maintainer <jane.doe@example-corp.de>',
+    {'provisioning_UDID': '00006041-001A2B3C4D5E801E'},
+])
+def test_what_the_redaction_missed_fails(tmp_path, leak):
+    hardware = json.loads(json.dumps(HARDWARE))
+    text = 'ether 02:00:00:00:00:01 inet6 fe80::1%en0 2001:db8::1 ::1 fe80::/10 00000000-0000-4000-8000-000000000002\n'
+    if isinstance(leak, dict):
+        hardware['SPHardwareDataType'][0].update(leak)
+    elif leak:
+        text += leak + '\n'
+    directory = write_recording(tmp_path, {'system_profiler-SPHardwareDataType.json': json.dumps(hardware),
+                                           'launchctl-print-system-com.llmhost.ollama.txt': text})
+    if leak is None:
+        test_a_recording_is_whole_and_redacted(directory)
+    else:
+        with pytest.raises(AssertionError):
+            test_a_recording_is_whole_and_redacted(directory)
