@@ -248,16 +248,45 @@ def _safe(name):
     return re.sub(r'[^A-Za-z0-9._-]', '_', name)
 
 
-def recording(commands, users='', api=None, shows=None, literals=None, names=None):
-    """playbooks/record.yml's registered results as {name, files, meta}, redacted."""
-    if not isinstance(commands, list) or not all(isinstance(c, dict) and 'item' in c for c in commands):
+def _loop_results(registered):
+    """The per-command results in registered loops (or their results), and the messages of loops that have none."""
+    if not isinstance(registered, list) or not all(isinstance(r, dict) and ('item' in r or 'results' in r or 'msg' in r)
+                                                   for r in registered):
         raise AnsibleFilterError('recording expects the registered results of a command loop')
+    results, aborted = [], []
+    for entry in registered:
+        if 'item' in entry:
+            results.append(entry)
+        elif isinstance(entry.get('results'), list):
+            results += entry['results']
+        else:   # the loop failed as a whole (a become that failed): ignore_errors, and no result per command
+            aborted.append(str(entry.get('msg') or 'the command loop failed'))
+    if not all(isinstance(r, dict) and 'item' in r for r in results):
+        raise AnsibleFilterError('recording expects the registered results of a command loop')
+    return results, aborted
+
+
+def _users_text(users):
+    """dscl's output, from the registered result or as text; an error when dscl failed, as nobody could be redacted."""
+    if not isinstance(users, dict):
+        return users or ''
+    if users.get('rc') != 0 or users.get('failed') or not (users.get('stdout') or '').strip():
+        raise AnsibleFilterError("recording: dscl . -list /Users UniqueID failed (rc %s: %s), so the users' names are "
+                                 'unknown and could not be redacted: nothing is recorded'
+                                 % (users.get('rc'), (users.get('stderr') or users.get('msg') or '').strip()))
+    return users['stdout']
+
+
+def recording(registered, users='', api=None, shows=None, literals=None, names=None, commands=None):
+    """playbooks/record.yml's registered results as {name, files, meta}, redacted."""
+    results, aborted = _loop_results(registered)
+    users = _users_text(users)
     found = {}
     for secret, stand_in in (literals or {}).items():   # the caller's too: an address is left to the patterns
         _literal(found, secret, stand_in)
     files, meta_commands, failed = {}, {}, []
     by_file = {}
-    for result in commands:
+    for result in results:
         item = result['item']
         files[item['file']] = result.get('stdout') or ''
         rc = result.get('rc')
@@ -267,6 +296,12 @@ def recording(commands, users='', api=None, shows=None, literals=None, names=Non
         if rc != 0:
             failed.append(item['file'])
         by_file[item['file']] = result
+    for command in commands or []:   # in a loop that failed as a whole: recorded as not run
+        if command['file'] not in files:
+            files[command['file']] = ''
+            meta_commands[command['file']] = {'argv': command['argv'], 'rc': None, 'stderr': '',
+                                              'error': '; '.join(aborted) or 'not run'}
+            failed.append(command['file'])
     hardware = ((_json(files.get('system_profiler-SPHardwareDataType.json')) or {}).get('SPHardwareDataType')
                 or [{}])[0]
     _literal(found, hardware.get('serial_number'), 'SERIAL00000')
@@ -308,6 +343,7 @@ def recording(commands, users='', api=None, shows=None, literals=None, names=Non
         'commands': meta_commands,
         'api': api_meta,
         'failed': sorted(failed),
+        'aborted': aborted,
     }
     model = re.sub(r'[^A-Za-z0-9,._-]', '_', meta['model'] or 'Mac')
     name = '%s-macOS-%s' % (model, _safe(versions.get('ProductVersion') or 'unknown'))

@@ -243,3 +243,32 @@ def test_netmasks_well_known_networks_and_versions_stay():
 def test_an_ipv4_mapped_ipv6_address_is_redacted_whole():
     assert redact('from ::ffff:10.0.0.5 and 10.0.0.5, ::ffff:127.0.0.1 and ::ffff:192.0.2.9') == \
         'from ::ffff:192.0.2.1 and 192.0.2.1, ::ffff:127.0.0.1 and ::ffff:192.0.2.9'
+
+
+# ---- what did not run is recorded, not lost -------------------------------------------------------------------
+
+def test_a_loop_that_failed_as_a_whole_is_recorded_as_not_run():
+    """A become that fails (no sudo password) fails the root loop with no result per command (ignore_errors)."""
+    commands = record_commands([], formulae=[])
+    outside = {'results': [ran('sw_vers.txt', ['/usr/bin/sw_vers'], 'ProductName:\tmacOS\nProductVersion:\t15.6\n')],
+               'changed': False}
+    root = {'failed': True, 'msg': 'Task failed: Missing sudo password'}
+    out = recording([outside, root], commands=commands, users='jane 501\n')
+    meta = out['meta']
+    assert out['files']['sw_vers.txt'].startswith('ProductName:') and out['files']['sshd-T.txt'] == ''
+    assert meta['commands']['sshd-T.txt'] == {'argv': ['/usr/sbin/sshd', '-T'], 'rc': None, 'stderr': '',
+                                              'error': 'Task failed: Missing sudo password'}
+    assert meta['aborted'] == ['Task failed: Missing sudo password']
+    assert set(meta['failed']) == set(c['file'] for c in commands) - {'sw_vers.txt'}
+    assert recording([ran('sw_vers.txt', ['sw_vers'])])['meta']['aborted'] == []
+
+
+def test_without_the_users_there_is_no_recording():
+    """dscl failing would leave every user's name in the files: the recording fails instead of being written."""
+    with pytest.raises(AnsibleFilterError, match='dscl'):
+        recording([], users={'rc': 1, 'stdout': '', 'stderr': 'DS Error: -14120 (eDSPermissionError)', 'failed': False})
+    with pytest.raises(AnsibleFilterError, match='dscl'):
+        recording([], users={'rc': 0, 'stdout': '', 'stderr': ''})
+    out = recording([ran('launchctl-print-system-com.llmhost.ollama.txt', ['launchctl'], 'HOME => /Users/jane\n')],
+                    users={'rc': 0, 'stdout': 'root 0\njane 501\n', 'stderr': ''})
+    assert out['files']['launchctl-print-system-com.llmhost.ollama.txt'] == 'HOME => /Users/user1\n'
