@@ -6,10 +6,12 @@
 """Redaction of what playbooks/record.yml brings back from a Mac, on the controller.
 
 A recording is meant to be sent to others and committed as a test fixture, so what identifies the Mac or
-its people goes: the serial number and hardware UUIDs, user and computer names (only where a name stands:
-a user called ollama leaves /opt/homebrew/opt/ollama alone), IPv4 and IPv6 addresses other than loopback and the unspecified address, hardware (MAC) addresses,
-SSH public keys and key fingerprints. Each distinct value gets one stand-in (the same address is the same
-documentation address everywhere in one recording), so the text still parses the way the original did.
+its people goes: serial numbers and hardware UUIDs, user and computer names (only where a name stands:
+a user called ollama leaves /opt/homebrew/opt/ollama alone), IPv4 and IPv6 addresses of hosts (loopback,
+netmasks, well-known networks and versions stay), hardware (MAC) and mail addresses, SSH public keys,
+certificates and key fingerprints, and what a model was told (/api/show's system prompt, messages, license).
+Each distinct value gets one stand-in (the same address is the same documentation address everywhere in one
+recording), so the text still parses the way the original did.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -352,14 +354,23 @@ def recording(registered, users='', api=None, shows=None, literals=None, names=N
 
 
 ALF = '/usr/libexec/ApplicationFirewall/socketfilterfw'
+LOGINWINDOW = '/Library/Preferences/com.apple.loginwindow'
 
 
-def record_commands(labels, formulae=(), brew='/opt/homebrew/bin/brew'):
+def _anchor(anchor):
+    parts = anchor.split('/') if isinstance(anchor, str) else ['']
+    return len(parts) > 1 and all(part and part not in ('.', '..') and _safe(part) == part for part in parts)
+
+
+def record_commands(labels, formulae=(), brew='/opt/homebrew/bin/brew', anchors=()):
     """What playbooks/record.yml runs: [{file, argv, root}], every command read-only."""
     for what, names in (('labels', labels), ('formulae', formulae)):
         if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) and _safe(n) == n for n in names):
             raise AnsibleFilterError('record_commands: %s expects a list of names (letters, digits, . _ -), got %r'
                                      % (what, names))
+    if not isinstance(anchors, (list, tuple)) or not all(_anchor(a) for a in anchors):
+        raise AnsibleFilterError('record_commands: anchors expects a list of pf anchor paths (com.apple/NAME), got %r'
+                                 % (anchors,))
     commands = [
         ('sw_vers.txt', ['/usr/bin/sw_vers'], False),
         ('sysctl-hw.model.txt', ['/usr/sbin/sysctl', '-n', 'hw.model'], False),
@@ -370,17 +381,22 @@ def record_commands(labels, formulae=(), brew='/opt/homebrew/bin/brew'):
         ('sysctl-memory.txt', ['/usr/sbin/sysctl'] + list(SYSCTL_ARGS), False),
         ('fdesetup-status.txt', ['/usr/bin/fdesetup', 'status'], True),
         ('sshd-T.txt', ['/usr/sbin/sshd', '-T'], True),
+        ('ssh-Q-kex.txt', ['/usr/bin/ssh', '-Q', 'kex'], False),
         ('launchctl-print-disabled-system.txt', ['/bin/launchctl', 'print-disabled', 'system'], True),
         ('pfctl-s-info.txt', ['/sbin/pfctl', '-s', 'info'], True),
         ('socketfilterfw-getglobalstate.txt', [ALF, '--getglobalstate'], False),
         ('socketfilterfw-getstealthmode.txt', [ALF, '--getstealthmode'], False),
         ('socketfilterfw-listapps.txt', [ALF, '--listapps'], False),
+        ('defaults-read-loginwindow-autoLoginUser.txt', ['/usr/bin/defaults', 'read', LOGINWINDOW, 'autoLoginUser'],
+         False),
     ]
     commands += [('systemsetup-get%s.txt' % name, ['/usr/sbin/systemsetup', '-get' + name], True)
                  for name in sorted(SYSTEMSETUP_SETTINGS)]
     commands += [('scutil-get-%s.txt' % name, ['/usr/sbin/scutil', '--get', name], False) for name in NAME_STAND_INS]
     commands += [('launchctl-print-system-%s.txt' % label, ['/bin/launchctl', 'print', 'system/' + label], True)
                  for label in labels]
+    commands += [('pfctl-a-%s-sr.txt' % anchor.replace('/', '_'), ['/sbin/pfctl', '-a', anchor, '-sr'], True)
+                 for anchor in anchors]
     commands += [('brew-info-%s.json' % name, [brew, 'info', '--json=v2', name], False) for name in formulae]
     commands += [('brew-services-info-%s.json' % name, [brew, 'services', 'info', name, '--json'], False)
                  for name in formulae]

@@ -55,3 +55,10 @@ def test_one_failure_does_not_stop_the_play():
     assert by_register['__record_root']['become'] is True and 'become' not in by_register['__record_out']
     controller = [task for task in tasks() if task.get('delegate_to') == 'localhost']
     assert controller and all(task['become'] is False for task in controller)
+
+
+def test_the_anchors_recorded_are_those_the_roles_load():
+    roles = os.path.join(os.path.dirname(PLAYBOOK), '..', 'roles')
+    loaded = [DataLoader().load_from_file(os.path.join(roles, role, 'vars', 'main.yml'))[variable]
+              for role, variable in (('ollama', '__ollama_pf_anchor'), ('ollama_gateway', '__ollama_gateway_pf_anchor'))]
+    assert sorted(play()['vars']['record_pf_anchors']) == sorted(loaded)

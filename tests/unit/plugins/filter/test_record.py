@@ -110,10 +110,26 @@ def test_what_record_runs():
     assert by_file['sysctl-memory.txt']['argv'] == ['/usr/sbin/sysctl', '-n', 'hw.memsize', 'iogpu.wired_limit_mb']
     assert not by_file['brew-services-info-ollama.json']['root']   # brew refuses to run as root
     assert by_file['systemsetup-getremotelogin.txt']['root'] and by_file['sshd-T.txt']['root']
+    assert by_file['ssh-Q-kex.txt'] == {'file': 'ssh-Q-kex.txt', 'argv': ['/usr/bin/ssh', '-Q', 'kex'], 'root': False}
     assert len([name for name in by_file if name.startswith('systemsetup-get')]) == 8
     for labels, formulae in ((['a b'], []), ('com.llmhost.ollama', []), ([], ['../x'])):
         with pytest.raises(AnsibleFilterError, match='expects a list of names'):
             record_commands(labels, formulae=formulae)
+
+
+def test_record_reads_the_pf_anchors_and_the_automatic_login():
+    by_file = dict((c['file'], c) for c in record_commands([], anchors=['com.apple/310.llmhost.ollama']))
+    assert by_file['pfctl-a-com.apple_310.llmhost.ollama-sr.txt'] == {
+        'file': 'pfctl-a-com.apple_310.llmhost.ollama-sr.txt', 'root': True,
+        'argv': ['/sbin/pfctl', '-a', 'com.apple/310.llmhost.ollama', '-sr']}
+    assert by_file['defaults-read-loginwindow-autoLoginUser.txt'] == {
+        'file': 'defaults-read-loginwindow-autoLoginUser.txt', 'root': False,
+        'argv': ['/usr/bin/defaults', 'read', '/Library/Preferences/com.apple.loginwindow', 'autoLoginUser']}
+    for anchors in (['com.apple/../x'], ['com.apple//x'], 'com.apple/x', ['com.apple/a b']):
+        with pytest.raises(AnsibleFilterError, match='anchors expects'):
+            record_commands([], anchors=anchors)
+    out = recording([ran('defaults-read-loginwindow-autoLoginUser.txt', ['defaults'], 'jane\n')], users='jane 501\n')
+    assert out['files']['defaults-read-loginwindow-autoLoginUser.txt'] == 'user1\n'
     assert set(FilterModule().filters()) == {'redact', 'recording', 'record_commands'}
 
 

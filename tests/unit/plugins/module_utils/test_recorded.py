@@ -19,7 +19,8 @@ import re
 
 import pytest
 
-from ansible_collections.llmhost.macos.plugins.module_utils import alf, brew, launchd, pf, pmset, sshd, systemsetup
+from ansible_collections.llmhost.macos.plugins.module_utils import alf, autologin, brew, launchd, pf, pmset, sshd, systemsetup
+from ansible_collections.llmhost.macos.plugins.module_utils.common import CommandError
 from ansible_collections.llmhost.macos.plugins.module_utils.ollama import gather_info
 from ansible_collections.llmhost.macos.plugins.module_utils.ollama_fit import architecture_from_model_info, parse_memory_sysctl
 from ansible_collections.llmhost.macos.plugins.module_utils.ollama_values import parse_show_parameters
@@ -175,6 +176,14 @@ def check_sshd(rec, name):
         assert keyword in effective, keyword
 
 
+def check_ssh_kex(rec, name):
+    """ssh_hardening picks its key exchanges from these lines (stdout_lines, in a role: no module parses them)."""
+    if failed(rec, name):
+        return
+    lines = rec.text(name).splitlines()
+    assert lines and all(re.match(r'^[a-z0-9][a-z0-9@.+-]*$', line) for line in lines), lines
+
+
 def check_print_disabled(rec, name):
     if failed(rec, name):
         return
@@ -197,6 +206,33 @@ def check_pf_info(rec, name):
     if failed(rec, name):
         return
     assert pf.parse_status(rec.text(name)) in (True, False)
+
+
+def recorded_runner(rec, name):
+    ran = rec.ran(name)
+    return lambda argv: (ran['rc'], rec.text(name), ran['stderr'])
+
+
+def check_pf_anchor(rec, name):
+    """pf_anchor's read of the rules loaded in an anchor: none is an answer (DIOCGETRULES), no root is not."""
+    argv = rec.ran(name)['argv']
+    try:
+        rules = pf.Pfctl(argv[0], recorded_runner(rec, name)).loaded_rules(argv[2])
+    except (pf.PfError, CommandError):
+        assert failed(rec, name)
+        return
+    assert all(rule.split()[0] in ('pass', 'block', 'match', 'anchor') for rule in rules), rules
+
+
+def check_autologin(rec, name):
+    """autologin's read of loginwindow's autoLoginUser: a user's name (redacted), or none set."""
+    argv = rec.ran(name)['argv']
+    try:
+        user = autologin.Defaults(argv[0], recorded_runner(rec, name)).read(argv[2], argv[3])
+    except CommandError:
+        assert failed(rec, name)
+        return
+    assert user is None or re.match(r'^[^\s]+$', user), user
 
 
 def check_alf(rec, name):
@@ -307,9 +343,12 @@ CHECKS = [
     (r'^sysctl-memory\.txt$', check_sysctl_memory),
     (r'^fdesetup-status\.txt$', check_fdesetup),
     (r'^sshd-T\.txt$', check_sshd),
+    (r'^ssh-Q-kex\.txt$', check_ssh_kex),
     (r'^launchctl-print-disabled-system\.txt$', check_print_disabled),
     (r'^launchctl-print-system-[\w.-]+\.txt$', check_print),
     (r'^pfctl-s-info\.txt$', check_pf_info),
+    (r'^pfctl-a-[\w.-]+-sr\.txt$', check_pf_anchor),
+    (r'^defaults-read-loginwindow-autoLoginUser\.txt$', check_autologin),
     (r'^socketfilterfw-(getglobalstate|getstealthmode|listapps)\.txt$', check_alf),
     (r'^systemsetup-get(%s)\.txt$' % '|'.join(systemsetup.SETTINGS), check_systemsetup),
     (r'^scutil-get-(ComputerName|LocalHostName|HostName)\.txt$', check_scutil),
@@ -485,3 +524,40 @@ def test_what_the_redaction_missed_fails(tmp_path, leak):
     else:
         with pytest.raises(AssertionError):
             test_a_recording_is_whole_and_redacted(directory)
+
+
+ANCHOR_ARGV = ['/sbin/pfctl', '-a', 'com.apple/310.llmhost.ollama', '-sr']
+AUTOLOGIN_ARGV = ['/usr/bin/defaults', 'read', '/Library/Preferences/com.apple.loginwindow', 'autoLoginUser']
+
+
+@pytest.mark.parametrize('name, argv, text, rc, stderr, failed_too', [
+    ('pfctl-a-com.apple_310.llmhost.ollama-sr.txt', ANCHOR_ARGV,
+     'pass in quick on lo0 all flags S/SA keep state\nblock drop in quick proto tcp from any to any port = 11434\n', 0,
+     'No ALTQ support in kernel\nALTQ related functions disabled\n', False),
+    ('pfctl-a-com.apple_310.llmhost.ollama-sr.txt', ANCHOR_ARGV, '', 1, 'pfctl: DIOCGETRULES: Invalid argument\n', True),
+    ('pfctl-a-com.apple_310.llmhost.ollama-sr.txt', ANCHOR_ARGV, '', 1, 'pfctl: /dev/pf: Permission denied\n', True),
+    ('defaults-read-loginwindow-autoLoginUser.txt', AUTOLOGIN_ARGV, 'user1\n', 0, '', False),
+    ('defaults-read-loginwindow-autoLoginUser.txt', AUTOLOGIN_ARGV, '', 1,
+     'The domain/default pair of (/Library/Preferences/com.apple.loginwindow, autoLoginUser) does not exist\n', True),
+])
+def test_the_pf_anchors_and_the_automatic_login_parse(tmp_path, name, argv, text, rc, stderr, failed_too):
+    directory = write_recording(tmp_path, {name: text}, {name: (rc, stderr)}, failed=[name] if failed_too else [])
+    meta = json.loads((tmp_path / 'meta.json').read_text())
+    meta['commands'][name]['argv'] = argv
+    (tmp_path / 'meta.json').write_text(json.dumps(meta))
+    test_every_recorded_output_parses(directory, name)
+
+
+@pytest.mark.parametrize('name, argv, text', [
+    ('pfctl-a-com.apple_310.llmhost.ollama-sr.txt', ANCHOR_ARGV, 'rdr pass on lo0 inet proto tcp to port 80 -> 127.0.0.1\n'),
+    ('defaults-read-loginwindow-autoLoginUser.txt', AUTOLOGIN_ARGV, 'two\nlines\n'),
+    ('ssh-Q-kex.txt', ['/usr/bin/ssh', '-Q', 'kex'], ''),
+    ('ssh-Q-kex.txt', ['/usr/bin/ssh', '-Q', 'kex'], 'usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy]\n'),
+])
+def test_a_pf_anchor_or_automatic_login_not_understood_fails(tmp_path, name, argv, text):
+    directory = write_recording(tmp_path, {name: text})
+    meta = json.loads((tmp_path / 'meta.json').read_text())
+    meta['commands'][name]['argv'] = argv
+    (tmp_path / 'meta.json').write_text(json.dumps(meta))
+    with pytest.raises(AssertionError):
+        test_every_recorded_output_parses(directory, name)
