@@ -97,10 +97,12 @@ def _well_known_network(match):
 
 
 def _keep_v4(address):
-    value = int(ipaddress.IPv4Address(address))
-    inverted = ~value & 0xffffffff
+    """Not a host's address: loopback, the stand-ins, a netmask, "this network" (0/8), multicast, reserved (240/4)."""
+    parsed = ipaddress.IPv4Address(address)
+    inverted = ~int(parsed) & 0xffffffff
     netmask = address.startswith('255.') and inverted & (inverted + 1) == 0   # ones, then zeros: 255.255.240.0
-    return address.startswith(KEEP_V4) or netmask
+    return (address.startswith(KEEP_V4) or netmask or address.startswith('0.') or parsed.is_multicast
+            or parsed in ipaddress.IPv4Network('240.0.0.0/4'))
 
 
 def _ipv4_candidate(match, v4):

@@ -256,6 +256,11 @@ def test_netmasks_well_known_networks_and_versions_stay():
         'fe80::/10 and fc00::/7 stay, 2001:db8::1/56 goes\n')
 
 
+def test_what_is_never_a_hosts_address_stays():
+    text = 'mDNS 224.0.0.251, SSDP 239.255.255.250, this network 0.12.6.1, reserved 240.0.0.1, a host 169.254.3.4'
+    assert redact(text) == text.replace('169.254.3.4', '192.0.2.1')
+
+
 def test_an_ipv4_mapped_ipv6_address_is_redacted_whole():
     assert redact('from ::ffff:10.0.0.5 and 10.0.0.5, ::ffff:127.0.0.1 and ::ffff:192.0.2.9') == \
         'from ::ffff:192.0.2.1 and 192.0.2.1, ::ffff:127.0.0.1 and ::ffff:192.0.2.9'
