@@ -295,7 +295,8 @@ def recording(registered, users='', api=None, shows=None, literals=None, names=N
         files[item['file']] = result.get('stdout') or ''
         rc = result.get('rc')
         meta_commands[item['file']] = {'argv': item['argv'], 'rc': rc, 'stderr': result.get('stderr') or ''}
-        if 'stdout' not in result:   # it did not run at all (no such binary): Ansible's message
+        # it did not run at all (no such binary): Ansible's message, which is not the one of a command that exited
+        if 'stdout' not in result or (rc != 0 and result.get('msg') not in (None, '', 'non-zero return code')):
             meta_commands[item['file']]['error'] = result.get('msg') or ''
         if rc != 0:
             failed.append(item['file'])

@@ -284,6 +284,17 @@ def test_a_loop_that_failed_as_a_whole_is_recorded_as_not_run():
     assert recording([ran('sw_vers.txt', ['sw_vers'])])['meta']['aborted'] == []
 
 
+def test_a_command_that_could_not_run_says_so():
+    """ansible-core 2.19's command module on a missing binary: stdout there but empty, rc 2, no start."""
+    missing = {'item': {'file': 'fdesetup-status.txt', 'argv': ['/usr/bin/fdesetup', 'status']}, 'rc': 2, 'stdout': '',
+               'stderr': '', 'msg': 'Error executing command.', 'failed': False, 'failed_when_result': False}
+    exited = ran('pmset-g-cap.txt', ['/usr/bin/pmset', '-g', 'cap'], '', 1, 'pmset: bad\n')
+    exited['msg'] = 'non-zero return code'
+    commands = recording([missing, exited])['meta']['commands']
+    assert commands['fdesetup-status.txt']['error'] == 'Error executing command.'
+    assert 'error' not in commands['pmset-g-cap.txt']
+
+
 def test_without_the_users_there_is_no_recording():
     """dscl failing would leave every user's name in the files: the recording fails instead of being written."""
     with pytest.raises(AnsibleFilterError, match='dscl'):
