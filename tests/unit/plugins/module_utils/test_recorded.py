@@ -148,6 +148,8 @@ def check_sw_vers(rec, name):
 
 
 def check_hw_model(rec, name):
+    if failed(rec, name):
+        return
     assert re.match(r'^[A-Za-z]+\d+,\d+$', rec.text(name).strip())
 
 
@@ -186,8 +188,11 @@ def check_pmset_cap(rec, name):
 
 def check_sysctl_memory(rec, name):
     ran = rec.ran(name)
-    memsize, _wired = parse_memory_sysctl(ran['rc'], rec.text(name), ran['stderr'])
-    assert memsize >= 8 * 2 ** 30
+    memory = parse_memory_sysctl(ran['rc'], rec.text(name), ran['stderr'])
+    if memory is None:   # unreadable, which ollama_fit reports; only a failed sysctl may say so
+        assert failed(rec, name), (rec.text(name), ran)
+        return
+    assert memory[0] >= 8 * 2 ** 30, memory
 
 
 def check_fdesetup(rec, name):
@@ -404,7 +409,11 @@ def test_there_is_a_recording():
 def test_every_recorded_output_parses(directory, name):
     claimed = [check for pattern, check in CHECKS if re.match(pattern, name)]
     assert len(claimed) == 1, '%s: no parser claims this file (or several do): add it to CHECKS' % name
-    claimed[0](Recording(directory), name)
+    rec = Recording(directory)
+    if 'error' in rec.ran(name):   # it did not run at all (no such binary): nothing to parse, and it says so
+        assert name in rec.meta['failed'], (name, rec.meta['failed'])
+        return
+    claimed[0](rec, name)
 
 
 @pytest.mark.parametrize('directory', recordings(), ids=os.path.basename)
@@ -423,7 +432,9 @@ def test_a_recording_is_whole_and_redacted(directory):
         assert not [m.group(0) for m in UUID_RE.finditer(text) if not KEPT_UUID_RE.match(m.group(0))], name
         assert not leaked_ipv6(text), (name, leaked_ipv6(text))
         assert not EMAIL_RE.search(text), (name, EMAIL_RE.search(text).group(0))
-    hardware = rec.json('system_profiler-SPHardwareDataType.json')['SPHardwareDataType'][0]
+    name = 'system_profiler-SPHardwareDataType.json'
+    hardware = (rec.json(name)['SPHardwareDataType'][0] if 'error' not in rec.ran(name) and rec.text(name).strip()
+                else {})
     assert hardware.get('serial_number') in (None, 'SERIAL00000'), 'the serial number is not redacted'
     assert hardware.get('provisioning_UDID') in (None, '00000000-0000000000000000'), 'the provisioning UDID is not redacted'
 
@@ -446,6 +457,7 @@ def test_a_directory_added_is_picked_up(tmp_path, monkeypatch):
     ('pfctl-s-info.txt', 'No ALTQ support in kernel\n', pf.PfError),
     ('launchctl-print-system-com.llmhost.ollama.txt', '', AssertionError),
     ('sw_vers.txt', 'ProductVersion:\t\t15.6\n', AssertionError),
+    ('sysctl-memory.txt', 'banana\n', AssertionError),
     ('system_profiler-SPHardwareDataType.json', '{}', AssertionError),
     ('system_profiler-SPHardwareDataType.json', '{"SPHardwareDataType": [{"machine_model": "Mac16,9"}]}', AssertionError),
     ('system_profiler-SPDisplaysDataType.json', '{"SPDisplaysDataType": [{"_name": "x"}]}', AssertionError),
@@ -591,3 +603,26 @@ def test_a_pf_anchor_or_automatic_login_not_understood_fails(tmp_path, name, arg
     (tmp_path / 'meta.json').write_text(json.dumps(meta))
     with pytest.raises(AssertionError):
         test_every_recorded_output_parses(directory, name)
+
+
+@pytest.mark.parametrize('name', ['sw_vers.txt', 'sysctl-hw.model.txt', 'sysctl-memory.txt', 'scutil-get-HostName.txt',
+                                  'launchctl-print-system-com.llmhost.ollama.txt', 'system_profiler-SPHardwareDataType.json'])
+def test_a_command_that_did_not_run_has_nothing_to_parse(tmp_path, name):
+    """No such binary (what record.yml gives on a machine that is not a Mac): an error in meta.json, an empty file."""
+    directory = write_recording(tmp_path, {name: ''}, {name: (2, '')}, failed=[name])
+    meta = json.loads((tmp_path / 'meta.json').read_text())
+    meta['commands'][name]['error'] = 'Error executing command.'
+    (tmp_path / 'meta.json').write_text(json.dumps(meta))
+    test_every_recorded_output_parses(directory, name)
+    if name.startswith('system_profiler-'):
+        test_a_recording_is_whole_and_redacted(directory)
+
+
+@pytest.mark.parametrize('name, stdout, rc, stderr', [
+    ('sysctl-hw.model.txt', '', 255, 'sysctl: cannot stat /proc/sys/hw/model: No such file or directory\n'),
+    ('sysctl-memory.txt', '', 255, 'sysctl: cannot stat /proc/sys/hw/memsize: No such file or directory\n'),
+    ('sysctl-memory.txt', '137438953472\n', 1, "sysctl: unknown oid 'iogpu.wired_limit_mb'\n"),   # an Intel Mac
+])
+def test_sysctl_that_failed_is_not_parsed(tmp_path, name, stdout, rc, stderr):
+    directory = write_recording(tmp_path, {name: stdout}, {name: (rc, stderr)}, failed=[name])
+    test_every_recorded_output_parses(directory, name)
