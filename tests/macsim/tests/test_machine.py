@@ -119,6 +119,19 @@ def test_system_profiler(sim):
     assert data['SPHardwareDataType'][0]['machine_model'] == 'Mac16,9'
 
 
+def test_system_profiler_names_the_gpu_and_its_cores(sim):
+    # the 16-core M4 Max of a 128 GB Mac Studio has the 40-core GPU: the key verify.yml reads is a string
+    data = json.loads(sim.run('system_profiler', '-json', 'SPDisplaysDataType').out)
+    gpu, = data['SPDisplaysDataType']
+    assert gpu['sppci_model'] == 'Apple M4 Max' and gpu['sppci_cores'] == '40'
+    assert gpu['sppci_device_type'] == 'spdisplays_gpu' and 'spdisplays_ndrvs' not in gpu   # headless
+    text = sim.run('system_profiler', 'SPDisplaysDataType').out
+    assert text.startswith('Graphics/Displays:\n\n    Apple M4 Max:\n\n')
+    assert '      Total Number of Cores: 40\n' in text
+    both = json.loads(sim.run('system_profiler', '-json', 'SPHardwareDataType', 'SPDisplaysDataType').out)
+    assert sorted(both) == ['SPDisplaysDataType', 'SPHardwareDataType']
+
+
 def test_ifconfig_shows_loopback_as_lo0(sim):
     res = sim.run('ifconfig', '-a')
     assert res.rc == 0

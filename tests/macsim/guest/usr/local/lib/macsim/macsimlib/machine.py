@@ -118,6 +118,19 @@ def hardware_overview(ctx):
     ]
 
 
+def graphics(ctx):
+    """The built-in GPU of an Apple Silicon Mac (SPDisplaysDataType), headless: no display attached."""
+    hw = ctx.profile['hardware']
+    return [
+        ('Chipset Model', hw['chip'], 'sppci_model'),
+        ('Type', 'GPU', 'sppci_device_type', 'spdisplays_gpu'),
+        ('Bus', 'Built-In', 'sppci_bus', 'spdisplays_builtin'),
+        ('Total Number of Cores', str(hw['gpu_cores']), 'sppci_cores'),
+        ('Vendor', 'Apple (0x106b)', 'spdisplays_vendor', 'sppci_vendor_Apple'),
+        ('Metal Support', 'Metal 3', 'spdisplays_mtlgpufamilysupport', 'spdisplays_metal3'),
+    ]
+
+
 def system_profiler(ctx, args):
     as_json = False
     types = []
@@ -136,24 +149,28 @@ def system_profiler(ctx, args):
         else:
             types.append(a)
         i += 1
-    known = {'SPHardwareDataType': hardware_overview(ctx)}
+    chip = ctx.profile['hardware']['chip']
+    # data type: (heading, section, the JSON entry's _name, rows of (label, text, JSON key[, JSON value]))
+    known = {'SPHardwareDataType': ('Hardware', 'Hardware Overview', 'hardware_overview', hardware_overview(ctx)),
+             'SPDisplaysDataType': ('Graphics/Displays', chip, chip, graphics(ctx))}
     if as_json:
         data = {}
         for t in types:
             if t in known:
-                entry = {'_name': 'hardware_overview'}
-                entry.update((key, value) for _label, value, key in known[t])
+                entry = {'_name': known[t][2]}
+                entry.update((row[2], row[3] if len(row) > 3 else row[1]) for row in known[t][3])
                 data[t] = [entry]
         out(json.dumps(data, indent=2))
         return 0, 'read'
     for t in types:
         if t not in known:
             continue  # INVENTED: data types that are not simulated print nothing
-        out('Hardware:')
+        heading, section, _name, rows = known[t]
+        out('%s:' % heading)
         out('')
-        out('    Hardware Overview:')
+        out('    %s:' % section)
         out('')
-        for label, value, _key in known[t]:
-            out('      %s: %s' % (label, value))
+        for row in rows:
+            out('      %s: %s' % (row[0], row[1]))
         out('')
     return 0, 'read'
