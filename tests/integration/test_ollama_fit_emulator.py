@@ -42,6 +42,12 @@ def tags(emulator):
         return {model['name']: model for model in json.loads(response.read())['models']}
 
 
+def manifest(emulator, name='llama3.3', tag='70b'):
+    path = os.path.join(emulator.models_dir, 'manifests', 'registry.ollama.ai', 'library', name, tag)
+    with open(path) as handle:
+        return json.load(handle)
+
+
 def log(emulator):
     return ['%s %s' % (entry['method'], entry['path']) for entry in emulator.requests]
 
@@ -72,9 +78,10 @@ def test_plan_from_the_registry_then_from_disk(run, emulator, tmp_path, monkeypa
     assert row['architecture'] == {'layers': 80, 'kv_heads': 8, 'head_dim': 128, 'context_length': 131072,
                                    'source': 'GGUF header on disk'}
     assert row['missing_bytes'] == 0 and after['download_bytes'] == 0
-    # the registry's layer sizes are what the pull put on disk
+    # the registry's layer sizes are what the pull put on disk (the stand-in's few MiB: /api/tags alone lists
+    # the catalogue's 42.5 GB, see test_loaded_reads_the_servers_view)
     assert row['weights_bytes'] == before['plan'][0]['weights_bytes'] == before['plan'][0]['missing_bytes'] \
-        == tags(emulator)['llama3.3:70b']['size']
+        == sum(layer['size'] for layer in manifest(emulator)['layers'] + [manifest(emulator)['config']])
 
 
 def test_loaded_reads_the_servers_view(run, emulator, tmp_path, monkeypatch):
@@ -82,7 +89,8 @@ def test_loaded_reads_the_servers_view(run, emulator, tmp_path, monkeypatch):
     emulator.install('llama3.3:70b')
     emulator.clear_requests()
     result = run(ollama_fit, {'models': [{'name': 'llama3.3:70b', 'preload': True}], 'phase': 'loaded',
-                              'url': emulator.url, 'num_parallel': 2, 'flash_attention': True}, check=True)
+                              'url': emulator.url, 'num_parallel': 2, 'flash_attention': True,
+                              'kv_cache_type': 'q8_0'}, check=True)
     assert not result.failed, result['msg']
     assert log(emulator) == ['GET /api/tags', 'POST /api/show']
     row = result['plan'][0]
@@ -90,6 +98,7 @@ def test_loaded_reads_the_servers_view(run, emulator, tmp_path, monkeypatch):
     # no num_ctx anywhere: Ollama's default for 107.52 GiB of GPU memory, 262144, capped at the trained 131072
     assert row['context'] == 131072
     assert row['context_source'] == 'Ollama default for 107.52 GiB of GPU memory, capped at the trained context'
-    assert row['kv_cache_bytes'] == 80 * GIB                             # f16, two slots
-    assert row['weights_bytes'] == tags(emulator)['llama3.3:70b']['size']
+    assert row['kv_cache_bytes'] == 42.5 * GIB                           # q8_0, two slots
+    # the weights a real /api/tags lists for llama3.3:70b (with f16 and two slots, 121.60 GiB: no fit)
+    assert row['weights_bytes'] == tags(emulator)['llama3.3:70b']['size'] == 42520415620
     assert result['changed'] is False

@@ -2363,9 +2363,16 @@ class Emulator(object):
     def h_version(self, ex):
         ex.send_json(200, {'version': VERSION})
 
+    def listed_size(self, m):
+        """/api/tags size: the manifest's layers, with the model blob counted at the weights a real Ollama lists
+        for that model (catalogue reported_size; the stand-in blob is a few MiB), so `ollama list` and what reads
+        it (a model's size against the memory bandwidth) see a 70B model's 42.5 GB."""
+        layer = m.model_layer or {}
+        return m.size - int(layer.get('size', 0)) + self.weights(m) if layer else m.size
+
     def h_tags(self, ex):
         models = [{'name': m.name.display_shortest(), 'model': m.name.display_shortest(),
-                   'modified_at': go_time(m.modified_ns), 'size': m.size, 'digest': m.digest,
+                   'modified_at': go_time(m.modified_ns), 'size': self.listed_size(m), 'digest': m.digest,
                    'details': m.details(parent=False)} for m in self.local_models()]
         ex.send_json(200, {'models': models})
 
