@@ -165,12 +165,10 @@ def check_system_profiler(rec, name):
         assert re.match(r'^\d+ GB$', hardware.get('physical_memory') or ''), hardware
         assert re.match(r'^[A-Za-z]+\d+,\d+$', hardware.get('machine_model') or ''), hardware
     elif data_type == 'SPDisplaysDataType':
-        # sppci_cores is the GPU's core count, which the chip name alone does not give (an M4 Max has 32 or 40).
-        # The simulated Mac prints {} (it has no GPU to describe), so {} cannot fail here; a real Mac lists
-        # its GPU even with no display attached.
-        if entries is not None:
-            assert entries and all(gpu.get('sppci_model') and str(gpu.get('sppci_cores', '')).isdigit()
-                                   for gpu in entries), entries
+        # sppci_cores is the GPU's core count, which the chip name alone does not give (an M4 Max has 32 or 40):
+        # verify.yml's bandwidth bound needs it. A Mac lists its GPU even with no display attached.
+        assert entries and all(gpu.get('sppci_model') and str(gpu.get('sppci_cores', '')).isdigit()
+                               for gpu in entries), rec.json(name)
 
 
 def check_pmset_custom(rec, name):
@@ -461,6 +459,7 @@ def test_a_directory_added_is_picked_up(tmp_path, monkeypatch):
     ('system_profiler-SPHardwareDataType.json', '{}', AssertionError),
     ('system_profiler-SPHardwareDataType.json', '{"SPHardwareDataType": [{"machine_model": "Mac16,9"}]}', AssertionError),
     ('system_profiler-SPDisplaysDataType.json', '{"SPDisplaysDataType": [{"_name": "x"}]}', AssertionError),
+    ('system_profiler-SPDisplaysDataType.json', '{}', AssertionError),
     ('brew-info-ollama.json', '{"formulae": [{"name": "ollama"}]}', AssertionError),
     ('brew-info-ollama.json', '{"formulae": [{"name": "ollama", "versions": {"stable": "0.32.3"}, '
                               '"installed": [{"version": ""}]}]}', AssertionError),
