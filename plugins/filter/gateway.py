@@ -122,7 +122,7 @@ WILDCARD_HOSTS = ('0.0.0.0', '[::]', '::', '')
 def _with_port(hostport, port='11434'):
     """HOST:PORT of an ollama_host value, Ollama's port added when it has none."""
     hostport = str(hostport)
-    return hostport if re.search(r':[0-9]+$', hostport) and not hostport.endswith(']') else '%s:%s' % (hostport, port)
+    return hostport if re.search(r':[0-9]+$', hostport) else '%s:%s' % (hostport, port)   # [::1] has no port
 
 
 def _addresses_of(host_vars):

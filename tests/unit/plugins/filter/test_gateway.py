@@ -165,3 +165,9 @@ def test_the_caddy_binary_and_socket_follow_the_gateways_homebrew_prefix():
 def test_a_backend_is_found_however_its_ollama_host_is_written(ollama_host, extra, expected):
     fleet = dict(FLEET, **{'studio-2': dict(FLEET['studio-2'], ollama_host=ollama_host, **extra)})
     assert [(p['gateway'], p['upstream']) for p in gateway_pools('studio-2', ['studio-1', 'studio-2'], fleet)] == expected
+
+
+def test_ollamas_port_is_added_where_ollama_host_has_none():
+    from ansible_collections.llmhost.macos.plugins.filter.gateway import _with_port
+    assert [_with_port(value) for value in ('[::1]', '[::1]:8080', '10.0.0.5', '10.0.0.5:11500', 'studio.local')] \
+        == ['[::1]:11434', '[::1]:8080', '10.0.0.5:11434', '10.0.0.5:11500', 'studio.local:11434']
