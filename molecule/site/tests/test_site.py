@@ -444,18 +444,22 @@ def test_verify_passes_and_measures_generation_against_the_bandwidth_bound(host,
 
 
 def test_verify_fails_on_a_setting_changed_behind_its_back_and_changes_nothing(host, tmp_path):
+    """pmset's sleep changed behind Ansible's back, and a model to measure that is not there: verify.yml fails on
+    both, with what it saw, and the Mac keeps what it had (verify repairs nothing)."""
     if rebooted(host):
         pytest.skip('checked once, before the reboot')
     host.check_output('sudo pmset -a sleep 10')
     try:
         calls_before = len(host.file(CALL_LOG).content_string.splitlines())
-        proc, out, report = verify_run(host, tmp_path, 'ollama_verify_runs=0')
+        # and a model to measure that the server does not have: a failed check, not a play stopped before the table
+        proc, out, report = verify_run(host, tmp_path, 'ollama_verify_runs=1', 'ollama_verify_model=nothing-here:1b')
         calls = [json.loads(line) for line in host.file(CALL_LOG).content_string.splitlines()[calls_before:]]
         assert host.check_output('pmset -g custom | grep -w sleep | sort -u').split() == ['sleep', '10']
     finally:
         host.check_output('sudo pmset -a sleep 0')
-    assert proc.returncode != 0 and '1 check(s) failed on llmhost-site: pmset as the role sets it' in out, out[-3000:]
-    failed = [check for check in report['checks'] if check['ok'] is False]
-    assert [(check['check'], check['seen']) for check in failed] == [('pmset as the role sets it',
-                                                                      'ac sleep 10, wanted 0')], failed
+    assert proc.returncode != 0 and '2 check(s) failed on llmhost-site: pmset as the role sets it; ' \
+        'generation within the bandwidth bound' in out, out[-3000:]
+    failed = [(check['check'], check['seen']) for check in report['checks'] if check['ok'] is False]
+    assert failed[0] == ('pmset as the role sets it', 'ac sleep 10, wanted 0'), failed
+    assert failed[1][1].startswith('POST /api/generate of nothing-here:1b failed: model') and len(failed) == 2, failed
     assert [call['argv'] for call in calls if call['kind'] == 'write'] == []
