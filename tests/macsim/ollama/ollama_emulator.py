@@ -3381,6 +3381,96 @@ def cmd_list():
     return 0
 
 
+def _client_stream(path, body, timeout=3600):
+    """POST body to the server and yield each JSON line of its streamed answer."""
+    request = urllib.request.Request(_client_base() + path, data=json.dumps(body).encode('utf-8'),
+                                     headers={'Content-Type': 'application/json'}, method='POST')
+    with urllib.request.urlopen(request, timeout=timeout) as resp:
+        for line in resp:
+            line = line.strip()
+            if line:
+                yield json.loads(line.decode('utf-8'))
+
+
+def _client_run(path, body):
+    """A streaming request as the CLI makes it: progress on stderr, exit 1 on an error (INVENTED: the
+    real CLI draws progress bars; only the statuses are printed here)."""
+    try:
+        last = None
+        for event in _client_stream(path, body):
+            if event.get('error'):
+                sys.stderr.write('Error: %s\n' % event['error'])
+                return 1
+            status = event.get('status')
+            if status and status != last:
+                sys.stderr.write(status + '\n')
+                last = status
+    except urllib.error.HTTPError as e:
+        try:
+            message = json.loads(e.read().decode('utf-8')).get('error') or str(e)
+        except ValueError:
+            message = str(e)
+        sys.stderr.write('Error: %s\n' % message)
+        return 1
+    except (OSError, ValueError):
+        return _not_running()
+    return 0
+
+
+def cmd_pull(args):
+    """`ollama pull MODEL`: POST /api/pull, as the real CLI does."""
+    parser = argparse.ArgumentParser(prog='ollama pull')
+    parser.add_argument('model')
+    parser.add_argument('--insecure', action='store_true')
+    ns = parser.parse_args(args)
+    return _client_run('/api/pull', {'model': ns.model, 'insecure': ns.insecure, 'stream': True})
+
+
+def parse_modelfile(text):
+    """FROM and PARAMETER lines of a Modelfile as /api/create's `from` and `parameters` (what today's CLI
+    sends); other instructions are not simulated (INVENTED: they are ignored)."""
+    body, parameters = {}, {}
+    for line in text.splitlines():
+        parts = line.strip().split(None, 2)
+        if not parts or parts[0].startswith('#'):
+            continue
+        word = parts[0].upper()
+        if word == 'FROM' and len(parts) >= 2:
+            body['from'] = line.strip().split(None, 1)[1].strip()
+        elif word == 'PARAMETER' and len(parts) == 3:
+            value = parts[2].strip()
+            try:
+                value = int(value)
+            except ValueError:
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
+            parameters[parts[1]] = value
+    if parameters:
+        body['parameters'] = parameters
+    return body
+
+
+def cmd_create(args):
+    """`ollama create MODEL -f Modelfile`: the Modelfile's FROM and PARAMETERs as POST /api/create."""
+    parser = argparse.ArgumentParser(prog='ollama create')
+    parser.add_argument('model')
+    parser.add_argument('-f', '--file', default='Modelfile')
+    ns = parser.parse_args(args)
+    try:
+        with open(ns.file) as handle:
+            body = parse_modelfile(handle.read())
+    except OSError as e:
+        sys.stderr.write('Error: %s\n' % e)
+        return 1
+    if 'from' not in body:
+        sys.stderr.write('Error: no FROM line\n')
+        return 1
+    body.update(model=ns.model, stream=True)
+    return _client_run('/api/create', body)
+
+
 def processor(model):
     """The PROCESSOR column of `ollama ps`: 100% GPU, 100% CPU or "N%/M% CPU/GPU"."""
     size, vram = model.get('size') or 0, model.get('size_vram') or 0
@@ -3523,6 +3613,8 @@ Usage:
 
 Available Commands:
   serve       Start ollama
+  create      Create a model from a Modelfile
+  pull        Pull a model from a registry
   list        List models
   ps          List running models
 
@@ -3548,6 +3640,10 @@ def main(argv=None):
         return cmd_list()
     if command == 'ps':
         return cmd_ps()
+    if command == 'pull':
+        return cmd_pull(rest)
+    if command == 'create':
+        return cmd_create(rest)
     sys.stderr.write('macsim: ollama %s is not simulated\n' % ' '.join(argv))
     return 2
 

@@ -937,3 +937,36 @@ def test_cli_under_python39(tmp_path):
     res = subprocess.run([pythons[-1], '-c', code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          check=False, universal_newlines=True, timeout=30)
     assert (res.returncode, res.stdout, res.stderr) == (0, 'tinyllama:latest\n', '')
+
+
+def test_parse_modelfile():
+    text = '# the 128k variant\nFROM llama3.3:70b\nPARAMETER num_ctx 131072\nPARAMETER temperature 0.5\n' \
+           'PARAMETER stop <|eot_id|>\nSYSTEM be brief\n'
+    assert oe.parse_modelfile(text) == {'from': 'llama3.3:70b', 'parameters': {
+        'num_ctx': 131072, 'temperature': 0.5, 'stop': '<|eot_id|>'}}
+    assert oe.parse_modelfile('') == {}
+
+
+def test_cli_pull_and_create(tmp_path, emu):
+    env = dict(os.environ, OLLAMA_HOST='127.0.0.1:%d' % emu.port)
+    pulled = run_cli(['pull', 'tinyllama'], env)
+    assert pulled.returncode == 0, pulled.stderr
+    assert 'success' in pulled.stderr.splitlines()
+    modelfile = tmp_path / 'Modelfile'
+    modelfile.write_text('FROM tinyllama\nPARAMETER num_ctx 4096\n')
+    created = run_cli(['create', 'tiny-4k', '-f', str(modelfile)], env)
+    assert created.returncode == 0, created.stderr
+    names = [m['name'] for m in json.loads(urllib.request.urlopen(emu.url + '/api/tags').read())['models']]
+    assert {'tinyllama:latest', 'tiny-4k:latest'} <= set(names)
+    bodies = [(r['path'], r['body']) for r in emu.requests]
+    assert ('/api/pull', {'model': 'tinyllama', 'insecure': False, 'stream': True}) in bodies
+    assert ('/api/create', {'model': 'tiny-4k', 'from': 'tinyllama', 'parameters': {'num_ctx': 4096},
+                            'stream': True}) in bodies
+    unknown = run_cli(['pull', 'no-such-model'], env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.splitlines()[-1] == 'Error: pull model manifest: file does not exist'
+    missing = run_cli(['create', 'x', '-f', str(tmp_path / 'absent')], env)
+    assert missing.returncode == 1
+    gone = run_cli(['pull', 'tinyllama'], dict(os.environ, OLLAMA_HOST='127.0.0.1:1'))
+    assert gone.returncode == 1
+    assert 'could not connect to ollama server' in gone.stderr
