@@ -7,7 +7,7 @@ SHELL := /bin/bash
 .ONESHELL:
 .DEFAULT_GOAL := test
 .PHONY: test venv venv-latest venv-py39 lint sanity sanity-lowest sanity-latest units units-lowest \
-	units-latest units-py39 integration macsim molecule build demo demo-down demo-check
+	units-latest units-py39 integration macsim molecule build demo demo-down demo-check bench
 
 # The supported range is the tested range. meta/runtime.yml admits ansible-core 2.19 and later:
 #   .venv         ansible-core 2.19 (the lowest) on Python 3.11: everything, molecule included
@@ -46,6 +46,14 @@ demo-down:
 demo-check: $(STAMP)
 	if [ "$$(id -u)" != 0 ]; then echo "demo-check: must run as root (the simulated Mac uses systemd-nspawn)" >&2; exit 1; fi
 	python3 $(TOOLS)/demo.py check
+
+# site.yml against the usual way (benchmarks/usual-stack.yml) on two identical simulated Mac Studios: re-run, check
+# mode, drift repair (median of BENCH_RUNS alternating runs) and a reboot with nobody logged in; prints a table and
+# writes benchmarks/results/bench-*.json. BENCH_ARGS=--keep leaves both Macs up.
+BENCH_RUNS ?= 5
+bench: $(STAMP)
+	if [ "$$(id -u)" != 0 ]; then echo "bench: must run as root (the simulated Macs use systemd-nspawn)" >&2; exit 1; fi
+	python3 benchmarks/bench.py --runs $(BENCH_RUNS) $(BENCH_ARGS)
 
 # Rebuilt from scratch whenever requirements-dev.txt changes, so nothing stale stays installed.
 # $(call make-venv,DIRECTORY,PYTHON_VERSION,REQUIREMENTS): a fresh virtualenv with exactly those pins.
