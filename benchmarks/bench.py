@@ -53,6 +53,10 @@ LABELS = {
     'writes': '  of which writes', 'ollama_requests': 'requests to Ollama',
 }
 REBOOT_WAIT = 120
+NOTES = (
+    'commands: calls of the macOS stand-ins (pmset, systemsetup, launchctl, brew, dscl, ...) in the call log;',
+    '  writes: those that tried to change state. requests: to the Ollama API on the host (its request log).',
+)
 
 RECAP = re.compile(r'^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)'
                    r'(?:\s+skipped=(\d+))?(?:\s+rescued=(\d+))?(?:\s+ignored=(\d+))?')
@@ -166,6 +170,7 @@ def format_table(summary, reboot, runs):
     value = ratio(summary['ours']['rerun'].get('wall'), summary['usual']['rerun'].get('wall'))
     lines.append('')
     lines.append('re-run wall time, ours/usual (medians): %s' % ('-' if value is None else '%.2f' % value))
+    lines.extend(NOTES)
     return '\n'.join(lines)
 
 
