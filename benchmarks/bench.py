@@ -154,7 +154,7 @@ def format_table(summary, reboot, runs):
     """The side-by-side table: one row per phase and measure, ours and usual, and the re-run ratio."""
     rows = [('', 'ours (site.yml)', 'usual (usual-stack.yml)')]
     for phase in PHASES:
-        rows.append(('%s, %d runs: median [min-max]' % (LABELS[phase], runs), '', ''))
+        rows.append(('%s, %d run%s: median [min-max]' % (LABELS[phase], runs, '' if runs == 1 else 's'), '', ''))
         for measure in MEASURES:
             rows.append(('  ' + LABELS[measure], fmt_stat(summary['ours'][phase].get(measure), measure),
                          fmt_stat(summary['usual'][phase].get(measure), measure)))
