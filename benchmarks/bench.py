@@ -209,7 +209,8 @@ def say(text):
 
 def run(argv, check=True, capture=True, timeout=None):
     proc = subprocess.run(argv, cwd=ROOT, text=True, stdout=subprocess.PIPE if capture else None,
-                          stderr=subprocess.PIPE if capture else None, stdin=subprocess.DEVNULL, timeout=timeout)
+                          stderr=subprocess.PIPE if capture else None, stdin=subprocess.DEVNULL, timeout=timeout,
+                          check=False)
     if check and proc.returncode != 0:
         sys.exit('bench: %s failed (exit %d)\n%s' % (' '.join(shlex.quote(a) for a in argv), proc.returncode,
                                                      (proc.stderr or '')[-2000:]))
@@ -241,8 +242,8 @@ class Host:
 
     def up(self, tarball):
         self.instance = json.loads(macsim('up', self.name, '--profile', 'fresh-mac-studio').stdout)
-        say('%s: %s at %s (%s)' % (self.stack, self.name, self.instance['address'],
-                                    'booted now' if self.instance.get('created') else 'already running'))
+        booted = 'booted now' if self.instance.get('created') else 'already running'
+        say('%s: %s at %s (%s)' % (self.stack, self.name, self.instance['address'], booted))
         on_mac = os.path.join(STATE, self.name, 'merged', 'var', 'tmp', 'homebrew-brew-HEAD.tar.gz')
         if not os.path.exists(on_mac):
             run(['cp', tarball, on_mac])
@@ -278,7 +279,7 @@ class Host:
         start = time.monotonic()
         with open(log, 'w') as handle:
             proc = subprocess.run(argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, check=False)
         wall = time.monotonic() - start
         with open(log) as handle:
             recap = parse_recap(handle.read()).get(self.name)
